@@ -1,0 +1,3 @@
+"""ofevents: the developer CLI for OnlyFans-API event streams and webhooks."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,56 @@
+"""The `ofevents` command: one root app composed from one small module per command.
+
+Command modules import only typer at import time (their work is imported when they run), so
+`ofevents --help` and `--version` stay fast.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ofevents_cli import __version__
+from ofevents_cli.cli import emulator, events, forward, listen, replay, trigger, verify
+from ofevents_cli.cli.boundary import DEBUG
+
+app = typer.Typer(
+    name="ofevents",
+    help="The developer CLI for OnlyFans-API event streams and webhooks.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ofevents {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of errors.")] = False,
+) -> None:
+    """Listen to the EventBus, forward and verify webhooks, trigger signed test events."""
+    DEBUG.set(debug)
+
+
+app.add_typer(events.app, name="events")
+app.command("trigger")(trigger.trigger)
+app.command("verify")(verify.verify)
+app.command("listen")(listen.listen)
+app.command("emulator")(emulator.emulator)
+app.command("forward")(forward.forward)
+app.command("replay")(replay.replay)
+
+
+def main() -> None:
+    """The console-script entry point."""
+    app()

@@ -1,0 +1,12 @@
+"""`ofevents forward` (being built on its own branch)."""
+
+from __future__ import annotations
+
+from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.errors import InputError
+
+
+@guarded
+def forward() -> None:
+    """Not available yet."""
+    raise InputError("`ofevents forward` is not built yet")

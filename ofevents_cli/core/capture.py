@@ -1,0 +1,189 @@
+"""Capture records (capture-format.md v1): one delivery per JSON line, the body byte for byte.
+
+Reading never raises on a bad line: it yields a `CaptureProblem` with the line number, so a
+reader reports it and goes on with the rest of the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "Capture",
+    "CaptureProblem",
+    "CaptureResponse",
+    "CaptureVerification",
+    "format_timestamp",
+    "parse_capture",
+    "parse_timestamp",
+    "read_captures",
+]
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class CaptureResponse:
+    """What the target answered."""
+
+    status: int
+    ms: float
+
+
+@dataclass(frozen=True)
+class CaptureVerification:
+    """The live signature verdict recorded with the delivery."""
+
+    scheme: str | None
+    valid: bool
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Capture:
+    """One captured delivery."""
+
+    id: str
+    received_at: str
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    remote: str | None = None
+    response: CaptureResponse | None = None
+    verification: CaptureVerification | None = None
+    line: int = field(default=0, compare=False)
+
+    def to_json(self) -> str:
+        """The record as one JSON line (no newline); the body stays exactly as received."""
+        try:
+            text: str | None = self.body.decode("utf-8")
+            b64 = None
+        except UnicodeDecodeError:
+            text, b64 = None, base64.b64encode(self.body).decode("ascii")
+        record: dict[str, Any] = {
+            "v": VERSION,
+            "id": self.id,
+            "received_at": self.received_at,
+            "method": self.method,
+            "path": self.path,
+            "headers": [list(h) for h in self.headers],
+            "body": text,
+            "body_base64": b64,
+        }
+        if self.remote is not None:
+            record["remote"] = self.remote
+        if self.response is not None:
+            record["response"] = {"status": self.response.status, "ms": self.response.ms}
+        if self.verification is not None:
+            v = self.verification
+            record["verification"] = {"scheme": v.scheme, "valid": v.valid, "reason": v.reason}
+        return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+    @property
+    def received_epoch(self) -> float:
+        """`received_at` as unix seconds: the clock offline verification checks against."""
+        return parse_timestamp(self.received_at)
+
+
+@dataclass(frozen=True)
+class CaptureProblem:
+    """A line that could not be read, and why."""
+
+    line: int
+    message: str
+
+
+def format_timestamp(epoch: float) -> str:
+    """Unix seconds -> `2026-11-22T23:55:01.123456Z`."""
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_timestamp(text: str) -> float:
+    """ISO-8601 (with `Z` or an offset) -> unix seconds; ValueError if it is not one."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(raw, list):
+        raise ValueError("`headers` must be a list of [name, value] pairs")
+    pairs = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 2
+                and all(isinstance(x, str) for x in item)):
+            raise ValueError(f"header {item!r} is not a [name, value] pair of strings")
+        pairs.append((item[0], item[1]))
+    return tuple(pairs)
+
+
+def _body(record: dict[str, Any]) -> bytes:
+    text, b64 = record.get("body"), record.get("body_base64")
+    if isinstance(text, str):
+        return text.encode("utf-8")
+    if isinstance(b64, str):
+        try:
+            return base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("`body_base64` is not valid base64") from exc
+    raise ValueError("no `body` or `body_base64`")
+
+
+def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVerification | None]:
+    response = verification = None
+    resp = record.get("response")
+    if isinstance(resp, dict) and isinstance(resp.get("status"), int):
+        response = CaptureResponse(resp["status"], float(resp.get("ms") or 0.0))
+    ver = record.get("verification")
+    if isinstance(ver, dict) and isinstance(ver.get("valid"), bool):
+        verification = CaptureVerification(ver.get("scheme"), ver["valid"], ver.get("reason"))
+    return response, verification
+
+
+def parse_capture(text: str, line: int) -> Capture | CaptureProblem:
+    """One line -> a Capture, or a CaptureProblem saying what is wrong with it."""
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    if not isinstance(record, dict):
+        return CaptureProblem(line, "not a JSON object")
+    try:
+        headers = _headers(record.get("headers"))
+        body = _body(record)
+        received_at = record.get("received_at")
+        if not isinstance(received_at, str):
+            raise ValueError("no `received_at` timestamp")
+        parse_timestamp(received_at)
+    except ValueError as exc:
+        return CaptureProblem(line, str(exc))
+    response, verification = _optional(record)
+    return Capture(
+        id=str(record.get("id") or f"line-{line}"),
+        received_at=received_at,
+        method=str(record.get("method") or "POST"),
+        path=str(record.get("path") or "/"),
+        headers=headers,
+        body=body,
+        remote=record.get("remote") if isinstance(record.get("remote"), str) else None,
+        response=response,
+        verification=verification,
+        line=line,
+    )
+
+
+def read_captures(lines: Iterable[str]) -> Iterator[Capture | CaptureProblem]:
+    """Stream records from lines of a capture file; blank lines are skipped silently."""
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            yield parse_capture(text, number)
+

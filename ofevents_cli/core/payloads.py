@@ -1,0 +1,136 @@
+"""Payload building: fixture data in the provider's envelope, with `--set` overrides.
+
+Ids and timestamps are passed in (`Stamp`), so the same inputs always build the same bytes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ofevents_cli.core.capture import format_timestamp
+from ofevents_cli.core.catalogue import EventType
+from ofevents_cli.errors import InputError
+
+__all__ = [
+    "ENVELOPES",
+    "Stamp",
+    "apply_override",
+    "build_payload",
+    "encode",
+    "parse_assignment",
+]
+
+# provider -> envelope variants, the default first
+ENVELOPES: dict[str, tuple[str, ...]] = {
+    "ofapi": ("integration", "reference"),
+    "onlyfansapi": ("default",),
+    "ofauth": ("docs", "sdk"),
+    "eventbus": ("emit",),
+}
+
+CREATOR_ID = "crt_9f4c2b7e1a"
+ACCOUNT_ID = "acct_5d3f7a9b1c2e"
+EVENTBUS_ACCOUNT = "384751629"
+
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What is fresh per delivery: the event id and the moment it is sent (unix seconds)."""
+
+    event_id: str
+    timestamp: float
+
+
+def build_payload(
+    event: EventType,
+    stamp: Stamp,
+    *,
+    envelope: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    overrides: Sequence[tuple[str, Any]] = (),
+) -> dict[str, Any]:
+    """The JSON object `trigger` sends for `event`; `data` replaces the fixture's data."""
+    variants = ENVELOPES[event.provider]
+    variant = envelope or variants[0]
+    if variant not in variants:
+        raise InputError(
+            f"provider {event.provider} has no envelope {variant!r}",
+            f"use --envelope {' or '.join(variants)}",
+        )
+    body = copy.deepcopy(dict(data if data is not None else event.data_for(variant)))
+    when = format_timestamp(stamp.timestamp)
+    payload: dict[str, Any]
+    if variant == "integration":
+        payload = {"id": stamp.event_id, "type": event.name, "creatorId": CREATOR_ID,
+                   "timestamp": when, "data": body}
+    elif variant == "reference":
+        payload = {"event": event.name, "timestamp": when, "data": body}
+    elif variant == "default":
+        payload = {"event": event.name, "account_id": ACCOUNT_ID, "payload": body}
+    elif variant == "docs":
+        payload = {"type": event.name, "timestamp": when, "data": body}
+    elif variant == "sdk":
+        payload = {"eventType": event.name, "live": True, "data": body}
+    else:
+        payload = {"event": event.name, "accountId": EVENTBUS_ACCOUNT, "data": body}
+    for path, value in overrides:
+        apply_override(payload, path, value)
+    return payload
+
+
+def encode(payload: Any) -> bytes:
+    """Compact UTF-8 JSON, as providers send it."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """`data.amount=100` -> ("data.amount", 100); the value is JSON if it parses, else a string."""
+    path, sep, raw = text.partition("=")
+    if not sep or not path.strip():
+        raise InputError(f"--set {text!r} is not PATH=VALUE", "example: --set data.amount=25")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return path.strip(), value
+
+
+def _segments(path: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for piece in path.split("."):
+        matches = list(_SEGMENT.finditer(piece))
+        if not piece or "".join(m.group(0) for m in matches) != piece:
+            raise InputError(f"--set path {path!r} is not valid",
+                             "use dotted keys and [index]: data.media[0].id=1")
+        parts.extend(m.group(1) if m.group(1) is not None else int(m.group(2)) for m in matches)
+    return parts
+
+
+def apply_override(payload: dict[str, Any], path: str, value: Any) -> None:
+    """Set `path` in `payload`, creating missing object keys; InputError if it cannot exist."""
+    parts = _segments(path)
+    node: Any = payload
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        where = ".".join(str(p) for p in parts[: depth + 1])
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                raise InputError(f"--set path {path!r}: {where} is not an existing list item",
+                                 "see the payload with `ofevents events show EVENT`")
+        elif not isinstance(node, dict):
+            raise InputError(f"--set path {path!r}: {where} is inside a non-object value",
+                             "see the payload with `ofevents events show EVENT`")
+        if last:
+            node[part] = value
+        elif isinstance(node, dict) and part not in node:
+            node[part] = {}
+            node = node[part]
+        else:
+            node = node[part]

@@ -1,0 +1,28 @@
+"""Where output goes: data on stdout (JSON Lines flushed per line), conversation on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def emit_json(record: dict[str, Any]) -> None:
+    """One JSON object per line on stdout, flushed so a pipe sees it at once."""
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def say(message: str) -> None:
+    """A line of conversation (state, progress, warnings) on stderr."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def console(stderr: bool = False) -> Console:
+    """A rich console: colour on a terminal, plain when piped or NO_COLOR is set."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)

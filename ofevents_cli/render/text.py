@@ -1,0 +1,37 @@
+"""Making untrusted payload text safe and short for a terminal line."""
+
+from __future__ import annotations
+
+import html
+import re
+
+_TAGS = re.compile(r"<[^>]*>")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def escape_control(text: str) -> str:
+    """Replace control and bidi characters by visible escapes, so text cannot drive the terminal."""
+    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1] if ord(m.group(0)) < 0x100
+                        else f"\\u{ord(m.group(0)):04x}", text)
+
+
+def plain(text: str) -> str:
+    """HTML message text as one plain line: tags dropped, entities decoded, spaces folded."""
+    return " ".join(html.unescape(_TAGS.sub(" ", text)).split())
+
+
+def shorten(text: str, width: int = 60) -> str:
+    """Cut to `width` characters with an ellipsis."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def money(amount: object, currency: str = "$") -> str:
+    """25 -> `$25.00`; anything not a number is shown as it is."""
+    if isinstance(amount, (int, float)) and not isinstance(amount, bool):
+        return f"{currency}{amount:,.2f}"
+    return str(amount)
+
+
+def safe(text: str, width: int = 60) -> str:
+    """Untrusted text ready for one human line: plain, shortened, control characters escaped."""
+    return escape_control(shorten(plain(text), width))
