@@ -1,0 +1,74 @@
+"""Sending one HTTP request and timing it; transport failures come back as values, not raises."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from ofevents_cli.errors import InputError
+
+DEFAULT_URL = "http://localhost:3000/webhooks"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """The outcome of one request: the answer, or why there was none (`error`)."""
+
+    status: int | None
+    ms: float
+    body: bytes = b""
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """2xx."""
+        return self.status is not None and 200 <= self.status < 300
+
+
+def target_url(to: str | None, default_path: str = "/webhooks") -> str:
+    """`3000`, `localhost:3000`, `host:port/path` or a full URL -> a full http(s) URL."""
+    if not to:
+        return DEFAULT_URL
+    to = to.strip()
+    if to.isdigit():
+        return f"http://localhost:{to}{default_path}"
+    if "://" not in to:
+        to = f"http://{to}"
+    url = httpx.URL(to)
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InputError(f"--to {to!r} is not an http(s) target",
+                         "use a port (3000), host:port (localhost:3000) or a URL")
+    if url.raw_path in (b"", b"/") and default_path:
+        url = url.copy_with(path=default_path)
+    return str(url)
+
+
+def describe(exc: httpx.TransportError) -> str:
+    """A short reason for a transport failure: refused, DNS, timeout."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    text = str(exc) or type(exc).__name__
+    if "refused" in text.lower() or "connect call failed" in text.lower():
+        return "connection refused"
+    if "name or service" in text.lower() or "nodename" in text.lower():
+        return "host not found (DNS)"
+    return text
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+) -> Sent:
+    """Send exactly these headers and bytes; never raises for network trouble."""
+    start = time.perf_counter()
+    try:
+        response = await client.request(method, url, headers=list(headers), content=body)
+    except httpx.TransportError as exc:
+        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc))
+    return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)
