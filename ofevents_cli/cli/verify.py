@@ -1,12 +1,78 @@
-"""`ofevents verify` (being built)."""
+"""`ofevents verify`: check captured webhook signatures offline and explain failures."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.errors import InputError
 
 
 @guarded
-def verify() -> None:
-    """Not available yet."""
-    raise InputError("`ofevents verify` is not built yet")
+def verify(
+    captures: Annotated[
+        list[str] | None,
+        typer.Argument(help="Capture files (JSON Lines); - reads standard input.",
+                       show_default=False),
+    ] = None,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", "-s", help="Signing secret; repeat for key rotation (any may "
+                     "match). Default: the provider's env var.", show_default=False),
+    ] = None,
+    provider: Annotated[
+        str, typer.Option(help="auto, ofapi, onlyfansapi or ofauth: whose scheme to expect.")
+    ] = "auto",
+    tolerance: Annotated[
+        int, typer.Option(help="Seconds a signed timestamp may be off, past or future.", min=0)
+    ] = 300,
+    now: Annotated[
+        str | None,
+        typer.Option(help="Verify as of this moment (unix seconds or ISO-8601) instead of each "
+                     "capture's received_at.", show_default=False),
+    ] = None,
+    body: Annotated[
+        str | None,
+        typer.Option(help="Verify one raw body from FILE (- for stdin), with --header.",
+                     show_default=False),
+    ] = None,
+    header: Annotated[
+        list[str] | None,
+        typer.Option("--header", "-H", help="'Name: value' header of the --body delivery.",
+                     show_default=False),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option(help="Show the signed string, both signatures, and the diagnosis.")
+    ] = False,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per delivery.")
+    ] = False,
+) -> None:
+    """Verify captured deliveries' signatures offline (exit 1 if any is invalid)."""
+    from ofevents_cli.render.verdicts import VerdictRenderer
+    from ofevents_cli.shells.verification import (
+        Keyring,
+        Settings,
+        check_body,
+        check_captures,
+        moment,
+    )
+
+    chosen = None if provider == "auto" else provider
+    keys = Keyring.load(secret, chosen)
+    settings = Settings(chosen, tolerance, moment(now), explain)
+    if body is not None:
+        items = check_body(body, header or [], keys, settings)
+    elif captures:
+        items = check_captures(captures, keys, settings)
+    else:
+        from ofevents_cli.errors import InputError
+
+        raise InputError("nothing to verify",
+                         "name capture files (- for stdin), or give --body FILE with --header")
+    renderer = VerdictRenderer(json_lines, explain, keys.shown())
+    for item in items:
+        renderer.show(item)
+    renderer.summary()
+    raise typer.Exit(renderer.tally.exit_code())

@@ -149,12 +149,14 @@ def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVe
     return response, verification
 
 
-def parse_capture(text: str, line: int) -> Capture | CaptureProblem:
+def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
     """One line -> a Capture, or a CaptureProblem saying what is wrong with it."""
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
         return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
+    except UnicodeDecodeError:
+        return CaptureProblem(line, "not valid UTF-8")
     if not isinstance(record, dict):
         return CaptureProblem(line, "not a JSON object")
     try:
@@ -181,7 +183,7 @@ def parse_capture(text: str, line: int) -> Capture | CaptureProblem:
     )
 
 
-def read_captures(lines: Iterable[str]) -> Iterator[Capture | CaptureProblem]:
+def read_captures(lines: Iterable[str | bytes]) -> Iterator[Capture | CaptureProblem]:
     """Stream records from lines of a capture file; blank lines are skipped silently."""
     for number, text in enumerate(lines, start=1):
         if text.strip():

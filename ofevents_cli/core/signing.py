@@ -11,7 +11,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 from ofevents_cli.core.headers import Headers, header_value
@@ -24,10 +24,12 @@ __all__ = [
     "SignatureParts",
     "Verdict",
     "detect_scheme",
+    "digest",
     "expected_signature",
     "parse_signature",
     "scheme_key",
     "sign",
+    "signature_matches",
     "signed_content",
     "verify",
 ]
@@ -93,6 +95,7 @@ class Verdict:
     expected: str | None = None
     received: tuple[str, ...] = field(default_factory=tuple)
     timestamp: int | None = None
+    msg_id: str | None = None
 
 
 class _Malformed(ValueError):
@@ -128,19 +131,20 @@ def signed_content(scheme: str, body: bytes, msg_id: str | None, timestamp: int 
     return body
 
 
-def _digest(key: bytes, content: bytes) -> bytes:
+def digest(key: bytes, content: bytes) -> bytes:
+    """HMAC-SHA256 of `content`."""
     return hmac.new(key, content, hashlib.sha256).digest()
 
 
-def _encode(scheme: str, digest: bytes) -> str:
+def _encode(scheme: str, mac: bytes) -> str:
     if scheme in ("svix", "standard-webhooks"):
-        return base64.b64encode(digest).decode("ascii")
-    return digest.hex()
+        return base64.b64encode(mac).decode("ascii")
+    return mac.hex()
 
 
 def expected_signature(scheme: str, key: bytes, content: bytes) -> str:
     """The signature value (without its `v1,`/`sha256=` decoration) for `content`."""
-    return _encode(scheme, _digest(key, content))
+    return _encode(scheme, digest(key, content))
 
 
 def sign(
@@ -215,10 +219,11 @@ def parse_signature(scheme: str, headers: Headers) -> SignatureParts:
     return _parse_hex(value, "sha256=" if scheme == "ofapi" else None)
 
 
-def _matches(scheme: str, digest: bytes, candidates: Sequence[str]) -> bool:
-    encodings = [_encode(scheme, digest)]
+def signature_matches(scheme: str, mac: bytes, candidates: Sequence[str]) -> bool:
+    """Whether any received signature equals `mac` in the scheme's encoding (constant time)."""
+    encodings = [_encode(scheme, mac)]
     if scheme == "ofauth-signature":  # the docs do not say hex or base64: accept both
-        encodings.append(base64.b64encode(digest).decode("ascii"))
+        encodings.append(base64.b64encode(mac).decode("ascii"))
     found = False
     for candidate in candidates:
         for encoded in encodings:
@@ -250,9 +255,8 @@ def verify(
     except ValueError as exc:
         return Verdict(scheme, False, Reason.MALFORMED_HEADER, str(exc))
     content = signed_content(scheme, body, parts.msg_id, parts.timestamp)
-    base = Verdict(
-        scheme, False, signed=content, received=parts.signatures, timestamp=parts.timestamp
-    )
+    base = Verdict(scheme, False, signed=content, received=parts.signatures,
+                   timestamp=parts.timestamp, msg_id=parts.msg_id)
     if not secrets:
         return _replace(base, Reason.BAD_SECRET, "no secret to verify with")
     keys: list[bytes] = []
@@ -261,19 +265,17 @@ def verify(
             keys.append(scheme_key(scheme, secret))
         except ValueError as exc:
             return _replace(base, Reason.BAD_SECRET, str(exc))
-    digests = [_digest(key, content) for key in keys]
-    expected = _encode(scheme, digests[0])
-    if not any(_matches(scheme, d, parts.signatures) for d in digests):
+    macs = [digest(key, content) for key in keys]
+    expected = _encode(scheme, macs[0])
+    if not any(signature_matches(scheme, mac, parts.signatures) for mac in macs):
         return _replace(base, Reason.MISMATCH, "signature does not match", expected)
     if parts.timestamp is not None and abs(now - parts.timestamp) > tolerance:
         skew = now - parts.timestamp
         detail = f"timestamp is {abs(skew):.0f} s {'old' if skew > 0 else 'in the future'}"
         detail += f" (tolerance {tolerance} s)"
         return _replace(base, Reason.TIMESTAMP_OUTSIDE_TOLERANCE, detail, expected)
-    return Verdict(scheme, True, None, "", content, expected, parts.signatures, parts.timestamp)
+    return replace(base, valid=True, expected=expected)
 
 
 def _replace(base: Verdict, reason: Reason, detail: str, expected: str | None = None) -> Verdict:
-    return Verdict(
-        base.scheme, False, reason, detail, base.signed, expected, base.received, base.timestamp
-    )
+    return replace(base, reason=reason, detail=detail, expected=expected)

@@ -1,0 +1,141 @@
+"""Why a signature fails: re-verify under the usual mistakes and say which one matches.
+
+The common causes are tried, not guessed: a body re-serialised (compact, pretty, sorted keys),
+a trailing newline added or removed, a secret used with/without its `whsec_` prefix or without
+base64-decoding, and clock skew.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from ofevents_cli.core.signing import (
+    Reason,
+    Verdict,
+    digest,
+    scheme_key,
+    signature_matches,
+    signed_content,
+)
+
+__all__ = ["Cause", "diagnose"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One mistake that was tried (`tried`), whether the signature matches under it, and advice."""
+
+    name: str
+    tried: str
+    matched: bool
+    advice: str
+
+
+Variant = tuple[str, str, bytes, str]  # cause name, what was tried, bytes, advice
+
+
+def _json_variants(body: bytes) -> Iterator[Variant]:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return
+    forms: tuple[tuple[str, Callable[[object], str]], ...] = (
+        ("compact", lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)),
+        ("spaced", lambda v: json.dumps(v, ensure_ascii=False)),
+        ("pretty", lambda v: json.dumps(v, indent=2, ensure_ascii=False)),
+        ("sorted keys", lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))),
+        ("ASCII-escaped", lambda v: json.dumps(v, separators=(",", ":"))),
+    )
+    seen = {body}
+    for label, render in forms:
+        candidate = render(value).encode("utf-8")
+        if candidate not in seen:
+            seen.add(candidate)
+            yield "body_reserialised", f"body re-serialised as {label} JSON", candidate, (
+                "the sender signed a re-encoded object, not the raw bytes it sent: sign and "
+                "verify the raw request body"
+            )
+
+
+def _body_variants(body: bytes) -> Iterator[Variant]:
+    yield from _json_variants(body)
+    yield "trailing_newline", "trailing newline added", body + b"\n", (
+        "the signer's body ended with a newline the delivered body lacks: sign the exact bytes"
+    )
+    stripped = body.rstrip(b"\r\n")
+    if stripped != body:
+        yield "trailing_newline", "trailing newline removed", stripped, (
+            "the delivered body gained a trailing newline after signing: send the signed bytes"
+        )
+
+
+def _key_variants(scheme: str, secret: str) -> Iterator[Variant]:
+    bare = secret.removeprefix("whsec_")
+    if scheme in ("svix", "standard-webhooks"):
+        yield "secret_encoding", "whole `whsec_…` string as the key", secret.encode(), (
+            "the signer used the secret as text: strip `whsec_` and base64-decode the rest"
+        )
+        if bare != secret:
+            yield "secret_encoding", "secret after `whsec_` as text", bare.encode(), (
+                "the signer did not base64-decode the part after `whsec_`"
+            )
+        return
+    if bare != secret:
+        yield "secret_encoding", "secret without its `whsec_` prefix", bare.encode(), (
+            "one side strips the `whsec_` prefix and the other does not: use the same secret text"
+        )
+    try:
+        decoded = base64.b64decode(bare, validate=True)
+    except (binascii.Error, ValueError):
+        return
+    yield "secret_encoding", "secret base64-decoded", decoded, (
+        "one side base64-decodes the secret and the other uses it as text"
+    )
+
+
+def diagnose(
+    verdict: Verdict,
+    body: bytes,
+    secrets: Sequence[str],
+    now: float,
+    tolerance: int,
+) -> list[Cause]:
+    """The causes tried for a failed verdict; a matched one is the explanation."""
+    scheme = verdict.scheme
+    if verdict.valid or scheme is None or verdict.reason in (None, Reason.MISSING_HEADER,
+                                                             Reason.MALFORMED_HEADER):
+        return []
+    if verdict.reason is Reason.TIMESTAMP_OUTSIDE_TOLERANCE and verdict.timestamp is not None:
+        skew = now - verdict.timestamp
+        where = "behind" if skew > 0 else "ahead of"
+        return [Cause("clock_skew", f"timestamp {abs(skew):.0f} s {where} the clock", True,
+                      f"the signature is right but the timestamp is {abs(skew):.0f} s {where} "
+                      f"the verifying clock (tolerance {tolerance} s): check the clocks, or "
+                      "pass --now / --tolerance")]
+    causes: list[Cause] = []
+    received = verdict.received
+    keys: list[bytes] = []
+    for secret in secrets:
+        try:
+            keys.append(scheme_key(scheme, secret))
+        except ValueError:
+            continue
+    for name, tried, candidate, advice in _body_variants(body):
+        content = signed_content(scheme, candidate, verdict.msg_id, verdict.timestamp)
+        hit = any(signature_matches(scheme, digest(k, content), received) for k in keys)
+        causes.append(Cause(name, tried, hit, advice))
+    content = signed_content(scheme, body, verdict.msg_id, verdict.timestamp)
+    for secret in secrets:
+        for name, tried, key, advice in _key_variants(scheme, secret):
+            hit = signature_matches(scheme, digest(key, content), received)
+            causes.append(Cause(name, tried, hit, advice))
+    if not any(c.matched for c in causes):
+        causes.append(Cause("unknown", "nothing else", False,
+                            "no common mistake explains it: most likely a different secret (was "
+                            "it rotated? pass every candidate with --secret) or a body changed "
+                            "in transit"))
+    return causes

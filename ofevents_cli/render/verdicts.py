@@ -1,0 +1,135 @@
+"""Showing verification results: a line per delivery, an `--explain` block, or JSON Lines."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ofevents_cli.core.masking import mask
+from ofevents_cli.errors import ExitCode
+from ofevents_cli.render.output import emit_json, say
+from ofevents_cli.render.text import escape_control, shorten
+from ofevents_cli.shells.verification import Checked, Unreadable
+
+
+def _colour(enabled: bool, code: str, text: str) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if enabled else text
+
+
+@dataclass
+class Tally:
+    """Counts for the closing summary and the exit code."""
+
+    valid: int = 0
+    invalid: int = 0
+    unreadable: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def exit_code(self) -> int:
+        """2 if any input was unreadable, else 1 if any delivery is invalid, else 0."""
+        if self.unreadable:
+            return int(ExitCode.USAGE)
+        return int(ExitCode.FAILURES) if self.invalid else int(ExitCode.OK)
+
+
+class VerdictRenderer:
+    """Writes each result as it comes (streaming), then a summary on stderr."""
+
+    def __init__(self, json_lines: bool, explain: bool, secrets: list[str]) -> None:
+        self.json_lines = json_lines
+        self.explain = explain
+        self.first_secret = mask(secrets[0]) if secrets else None
+        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        self.tally = Tally()
+
+    def show(self, item: Checked | Unreadable) -> None:
+        """Render one result."""
+        if isinstance(item, Unreadable):
+            self.tally.unreadable += 1
+            where = f"{item.source} line {item.line}" if item.line else item.source
+            say(f"ofevents: warning: {where}: {item.message} (skipped)")
+            return
+        verdict = item.verdict
+        if verdict.valid:
+            self.tally.valid += 1
+        else:
+            self.tally.invalid += 1
+            key = verdict.reason.value if verdict.reason else "invalid"
+            self.tally.reasons[key] = self.tally.reasons.get(key, 0) + 1
+        if self.json_lines:
+            emit_json(self._record(item))
+        else:
+            sys.stdout.write(self._line(item))
+            if self.explain:
+                sys.stdout.write(self._explanation(item))
+
+    def _record(self, item: Checked) -> dict[str, Any]:
+        verdict = item.verdict
+        record: dict[str, Any] = {
+            "id": item.id,
+            "line": item.line,
+            "provider": item.provider,
+            "scheme": verdict.scheme,
+            "valid": verdict.valid,
+            "reason": verdict.reason.value if verdict.reason else None,
+            "detail": verdict.detail or None,
+        }
+        if self.explain:
+            record["explain"] = {
+                "signed": _text(verdict.signed),
+                "expected": verdict.expected,
+                "received": list(verdict.received),
+                "diagnosis": [
+                    {"cause": c.name, "tried": c.tried, "matched": c.matched, "advice": c.advice}
+                    for c in item.causes
+                ],
+            }
+        return record
+
+    def _line(self, item: Checked) -> str:
+        verdict = item.verdict
+        mark = (_colour(self.colour, "32", "✔ valid  ") if verdict.valid
+                else _colour(self.colour, "31", "✘ invalid"))
+        where = f"line {item.line}" if item.line else item.source
+        scheme = verdict.scheme or "-"
+        text = f"{mark}  {where:<9} {escape_control(item.id)}  {scheme}"
+        if not verdict.valid and verdict.reason:
+            text += f"  {verdict.reason.value}: {verdict.detail}"
+        return text + "\n"
+
+    def _explanation(self, item: Checked) -> str:
+        verdict = item.verdict
+        rows = [("provider", f"{item.provider or '-'} (scheme {verdict.scheme or '-'})")]
+        if verdict.signed is not None:
+            rows.append(("signed", escape_control(shorten(_text(verdict.signed) or "", 160))))
+        if verdict.expected is not None:
+            rows.append(("expected", f"{verdict.expected}  (secret {self.first_secret})"))
+        rows.extend(("received", sig) for sig in verdict.received)
+        matched = [c for c in item.causes if c.matched]
+        for cause in matched:
+            rows.append(("diagnosis", f"MATCHES with {cause.tried}: {cause.advice}"))
+        for cause in item.causes:
+            if cause.name == "unknown":
+                rows.append(("diagnosis", cause.advice))
+        ruled_out = [c.tried for c in item.causes if not c.matched and c.name != "unknown"]
+        if ruled_out:
+            rows.append(("ruled out", "; ".join(ruled_out)))
+        return "".join(f"    {label:<10} {value}\n" for label, value in rows)
+
+    def summary(self) -> None:
+        """The closing line on stderr."""
+        t = self.tally
+        parts = [f"{t.valid} valid", f"{t.invalid} invalid"]
+        if t.reasons:
+            parts[-1] += " (" + ", ".join(f"{n} {r}" for r, n in sorted(t.reasons.items())) + ")"
+        if t.unreadable:
+            parts.append(f"{t.unreadable} unreadable, skipped")
+        say(f"{t.valid + t.invalid} deliveries: " + ", ".join(parts))
+
+
+def _text(raw: bytes | None) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8", errors="backslashreplace")

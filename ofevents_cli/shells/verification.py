@@ -1,0 +1,163 @@
+"""Offline verification: stream capture files (or one body + headers) through the core verifier.
+
+A file that cannot be opened or a line that cannot be read becomes an `Unreadable` value and the
+rest is still verified; memory stays flat in the file size.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
+from ofevents_cli.core.diagnosis import Cause, diagnose
+from ofevents_cli.core.headers import Headers, parse_header_line
+from ofevents_cli.core.signing import SCHEMES, Verdict, detect_scheme, verify
+from ofevents_cli.errors import InputError
+from ofevents_cli.shells.clock import now
+from ofevents_cli.shells.config import SECRET_ENV, secrets_for
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One delivery and its verdict (with the diagnosis when asked to explain)."""
+
+    id: str
+    line: int | None
+    source: str
+    provider: str | None
+    verdict: Verdict
+    causes: list[Cause] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """Input that could not be read: a whole file, or one line of it."""
+
+    source: str
+    line: int | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The secrets to try: every `--secret` for all deliveries, else per provider."""
+
+    flags: tuple[str, ...]
+    by_provider: dict[str, list[str]]
+
+    @classmethod
+    def load(cls, flags: Sequence[str] | None, provider: str | None) -> Keyring:
+        """From flags, else env vars / config file; InputError when there is none at all."""
+        by_provider = {} if flags else {p: secrets_for(None, p) for p in SECRET_ENV}
+        ring = cls(tuple(flags or ()), {p: s for p, s in by_provider.items() if s})
+        wanted = [provider] if provider in SECRET_ENV else list(SECRET_ENV)
+        if not ring.flags and not any(p in ring.by_provider for p in wanted):
+            names = " or ".join(SECRET_ENV[p] for p in wanted if p)
+            raise InputError("no webhook secret to verify with", f"pass --secret or set {names}")
+        return ring
+
+    def shown(self) -> list[str]:
+        """Every candidate secret (for masked display)."""
+        return list(self.flags) or [s for group in self.by_provider.values() for s in group]
+
+    def secrets(self, provider: str | None) -> list[str]:
+        """The candidates for a delivery of `provider`."""
+        if self.flags:
+            return list(self.flags)
+        return list(self.by_provider.get(provider or "", []))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to verify: provider (None = detect), tolerance, fixed clock, explain or not."""
+
+    provider: str | None
+    tolerance: int
+    now: float | None
+    explain: bool
+
+
+def check(
+    ident: str,
+    line: int | None,
+    source: str,
+    body: bytes,
+    headers: Headers,
+    received: float,
+    keys: Keyring,
+    settings: Settings,
+) -> Checked:
+    """Verify one delivery against the clock `settings.now`, else the moment it was received."""
+    scheme = detect_scheme(headers, settings.provider)
+    provider = SCHEMES[scheme][0] if scheme else settings.provider
+    secrets = keys.secrets(provider)
+    now = settings.now if settings.now is not None else received
+    verdict = verify(body, headers, secrets, now=now, tolerance=settings.tolerance,
+                     scheme=scheme, provider=settings.provider)
+    if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
+        env = SECRET_ENV.get(provider or "", "the provider's env var")
+        verdict = replace(verdict, detail=f"no secret for {provider} (pass --secret or set {env})")
+    causes = (diagnose(verdict, body, secrets, now, settings.tolerance)
+              if settings.explain else [])
+    return Checked(ident, line, source, provider, verdict, causes)
+
+
+def moment(text: str | None) -> float | None:
+    """`--now`: unix seconds or ISO-8601; InputError otherwise."""
+    if text is None:
+        return None
+    try:
+        return float(text) if text.replace(".", "", 1).isdigit() else parse_timestamp(text)
+    except ValueError:
+        hint = "use unix seconds (1614265330) or ISO-8601 (2026-11-22T10:30:00Z)"
+        raise InputError(f"--now {text!r} is not a moment", hint) from None
+
+
+def check_body(
+    body_file: str, header_lines: Sequence[str], keys: Keyring, settings: Settings
+) -> Iterator[Checked | Unreadable]:
+    """One delivery given as a raw body file (- for stdin) and `Name: value` headers."""
+    headers = []
+    for text in header_lines:
+        try:
+            headers.append(parse_header_line(text))
+        except ValueError as exc:
+            raise InputError(str(exc), "write headers as --header 'Name: value'") from None
+    try:
+        raw = sys.stdin.buffer.read() if body_file == "-" else Path(body_file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read --body {body_file}: {exc.strerror or exc}",
+                         "check the path") from None
+    received = settings.now if settings.now is not None else now()
+    yield check("body", None, body_file, raw, headers, received, keys, settings)
+
+
+def _lines(source: str) -> Iterator[bytes]:
+    if source == "-":
+        yield from sys.stdin.buffer
+        return
+    with Path(source).open("rb") as handle:
+        yield from handle
+
+
+def check_captures(
+    sources: Sequence[str], keys: Keyring, settings: Settings
+) -> Iterator[Checked | Unreadable]:
+    """Every delivery of every capture file, in order; `-` reads standard input."""
+    for source in sources:
+        try:
+            for item in read_captures(_lines(source)):
+                if isinstance(item, CaptureProblem):
+                    yield Unreadable(source, item.line, item.message)
+                    continue
+                yield _check_capture(item, source, keys, settings)
+        except OSError as exc:
+            yield Unreadable(source, None, exc.strerror or str(exc))
+
+
+def _check_capture(capture: Capture, source: str, keys: Keyring, settings: Settings) -> Checked:
+    return check(capture.id, capture.line, source, capture.body, capture.headers,
+                 capture.received_epoch, keys, settings)
