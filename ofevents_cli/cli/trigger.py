@@ -1,12 +1,88 @@
-"""`ofevents trigger` (being built)."""
+"""`ofevents trigger`: send a realistic, correctly signed test delivery of any event type."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.errors import InputError
 
 
 @guarded
-def trigger() -> None:
-    """Not available yet."""
-    raise InputError("`ofevents trigger` is not built yet")
+def trigger(
+    event: Annotated[str, typer.Argument(help="Event type, e.g. tip.received (see `ofevents "
+                                         "events`).", show_default=False)],
+    provider: Annotated[
+        str | None,
+        typer.Option(help="ofapi, onlyfansapi, ofauth or eventbus (default: the one that has "
+                     "EVENT).", show_default=False),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(help="Where to send: 3000, localhost:3000 or a URL (ws://… injects "
+                     "eventbus events into an emulator). Default: http://localhost:3000/webhooks.",
+                     show_default=False),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", "-s", help="Signing secret (default: the provider's env var).",
+                     show_default=False),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="PATH=VALUE to change in the payload (VALUE parsed as JSON, "
+                     "else a string), e.g. data.amount=100.", show_default=False),
+    ] = None,
+    data: Annotated[
+        str | None,
+        typer.Option(help="JSON file (- for stdin) replacing the fixture's data.",
+                     show_default=False),
+    ] = None,
+    count: Annotated[int, typer.Option(help="How many deliveries, each fresh.", min=1)] = 1,
+    concurrency: Annotated[int, typer.Option(help="Requests in flight at once.", min=1)] = 1,
+    duplicate: Annotated[
+        int, typer.Option(help="Send each delivery K times, identical (idempotency test).", min=1)
+    ] = 1,
+    scheme: Annotated[
+        str | None,
+        typer.Option(help="Signature scheme: svix, standard-webhooks or ofauth-signature for "
+                     "ofauth.", show_default=False),
+    ] = None,
+    envelope: Annotated[
+        str | None,
+        typer.Option(help="Envelope variant: integration|reference (ofapi), docs|sdk (ofauth).",
+                     show_default=False),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the exact signed request; send nothing.")
+    ] = False,
+    save: Annotated[
+        str | None,
+        typer.Option(help="Append each delivery to this capture file.", show_default=False),
+    ] = None,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per request.")
+    ] = False,
+) -> None:
+    """Sign and send a realistic test delivery of EVENT."""
+    import asyncio
+
+    from ofevents_cli.render.output import emit_json
+    from ofevents_cli.render.triggers import OutcomeRenderer
+    from ofevents_cli.shells.triggering import Plan, exit_code, request_text, send_all
+
+    plan = Plan.make(event, provider, to, secret, set_ or [], data, scheme, envelope)
+    deliveries = plan.build(count)
+    if dry_run:
+        for delivery in deliveries:
+            if json_lines:
+                emit_json(plan.request_record(delivery))
+            else:
+                print(request_text(delivery, plan.url), end="\n\n")
+        return
+    with OutcomeRenderer(json_lines, plan.url, count * duplicate) as renderer:
+        outcomes = asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
+                                        concurrency=concurrency, on_outcome=renderer.show,
+                                        save=save))
+    raise typer.Exit(exit_code(outcomes))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,12 +51,15 @@ def describe(exc: httpx.TransportError) -> str:
     """A short reason for a transport failure: refused, DNS, timeout."""
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found (DNS)"
+        cause = cause.__cause__ or cause.__context__
     text = str(exc) or type(exc).__name__
-    if "refused" in text.lower() or "connect call failed" in text.lower():
-        return "connection refused"
-    if "name or service" in text.lower() or "nodename" in text.lower():
-        return "host not found (DNS)"
-    return text
+    return "connection refused" if "connection attempts failed" in text else text
 
 
 async def send(

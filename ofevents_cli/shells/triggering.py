@@ -1,0 +1,165 @@
+"""`trigger`'s I/O: read `--data`, stamp fresh ids, send signed deliveries, save captures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ofevents_cli import __version__
+from ofevents_cli.core.capture import Capture, CaptureResponse, format_timestamp
+from ofevents_cli.core.catalogue import EventType, find
+from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
+from ofevents_cli.core.payloads import Stamp, parse_assignment
+from ofevents_cli.errors import ExitCode, InputError
+from ofevents_cli.shells.capture_file import CaptureFile
+from ofevents_cli.shells.clock import new_id, now
+from ofevents_cli.shells.config import SECRET_ENV, resolve
+from ofevents_cli.shells.sender import Sent, target_url
+
+USER_AGENT = f"ofevents/{__version__}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One request sent for a delivery, and what came back."""
+
+    delivery: SignedDelivery
+    sent: Sent
+
+
+def read_data(source: str | None) -> dict[str, Any] | None:
+    """`--data FILE|-`: a JSON object that replaces the fixture's data."""
+    if source is None:
+        return None
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise InputError(f"cannot read --data {source}: {reason}", "check the path") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"--data {source} is not JSON ({exc.msg}, line {exc.lineno})",
+                         "give a JSON object with the event's data fields") from None
+    if not isinstance(value, dict):
+        raise InputError(f"--data {source} is not a JSON object", "wrap the fields in { }")
+    return value
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything `trigger` resolved from its flags, env vars and config before sending."""
+
+    event: EventType
+    url: str
+    scheme: str
+    secret: str
+    envelope: str | None
+    data: Mapping[str, Any] | None
+    overrides: tuple[tuple[str, Any], ...]
+
+    @classmethod
+    def make(
+        cls,
+        name: str,
+        provider: str | None,
+        to: str | None,
+        secret: str | None,
+        assignments: Sequence[str],
+        data_source: str | None,
+        scheme: str | None,
+        envelope: str | None,
+    ) -> Plan:
+        """Resolve and check every input up front, so a bad flag fails before anything is sent."""
+        event = find(name, provider)
+        url = target_url(to)
+        chosen = scheme_for(event.provider, scheme)
+        key = resolve(secret, SECRET_ENV.get(event.provider, ""), f"secrets.{event.provider}")
+        if not key:
+            env = SECRET_ENV.get(event.provider, "")
+            raise InputError(f"no signing secret for {event.provider}",
+                             f"pass --secret or set {env}")
+        overrides = tuple(parse_assignment(text) for text in assignments)
+        plan = cls(event, url, chosen, key, envelope, read_data(data_source), overrides)
+        plan.build(1)  # a bad --set path, envelope or secret fails here, before any request
+        return plan
+
+    def build(self, count: int) -> list[SignedDelivery]:
+        """`count` deliveries, each with a fresh id and timestamp."""
+        return [
+            signed_delivery(self.event, Stamp(new_id(id_prefix(self.scheme)), now()),
+                            scheme=self.scheme, secret=self.secret, user_agent=USER_AGENT,
+                            envelope=self.envelope, data=self.data, overrides=self.overrides)
+            for _ in range(count)
+        ]
+
+    def request_record(self, delivery: SignedDelivery) -> dict[str, Any]:
+        """The `--dry-run --json` form of a request."""
+        return {"method": "POST", "url": self.url, "headers": [list(h) for h in delivery.headers],
+                "body": delivery.body.decode("utf-8"), "delivery_id": delivery.delivery_id}
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """3 if any request found nobody to answer, 1 if any answer was not 2xx, else 0."""
+    if any(o.sent.status is None for o in outcomes):
+        return int(ExitCode.UNREACHABLE)
+    return int(ExitCode.FAILURES) if any(not o.sent.ok for o in outcomes) else int(ExitCode.OK)
+
+
+async def send_all(
+    deliveries: Sequence[SignedDelivery],
+    url: str,
+    *,
+    duplicate: int,
+    concurrency: int,
+    on_outcome: Callable[[Outcome], None],
+    save: str | None = None,
+) -> list[Outcome]:
+    """Send each delivery `duplicate` times, at most `concurrency` at once; report each result."""
+    import httpx
+
+    from ofevents_cli.shells.sender import send
+
+    capture = CaptureFile(save) if save else None
+    gate = asyncio.Semaphore(concurrency)
+    outcomes: list[Outcome] = []
+    path = httpx.URL(url).raw_path.decode("ascii")
+
+    async def one(client: httpx.AsyncClient, delivery: SignedDelivery) -> None:
+        async with gate:
+            sent_at = now()
+            sent = await send(client, "POST", url, delivery.headers, delivery.body)
+        outcome = Outcome(delivery, sent)
+        outcomes.append(outcome)
+        if capture is not None:
+            response = CaptureResponse(sent.status, round(sent.ms, 3)) if sent.status else None
+            capture.append(Capture(new_id("dlv"), format_timestamp(sent_at), "POST", path,
+                                   delivery.headers, delivery.body, response=response))
+        on_outcome(outcome)
+
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as client:
+            jobs: list[Awaitable[None]] = [
+                one(client, d) for d in deliveries for _ in range(duplicate)
+            ]
+            await asyncio.gather(*jobs)
+    finally:
+        if capture is not None:
+            capture.close()
+    return outcomes
+
+
+def request_text(delivery: SignedDelivery, url: str) -> str:
+    """The exact HTTP/1.1 request `--dry-run` shows instead of sending."""
+    import httpx
+
+    target = httpx.URL(url)
+    lines = [f"POST {target.raw_path.decode('ascii')} HTTP/1.1", f"Host: {target.netloc.decode()}"]
+    lines += [f"{name}: {value}" for name, value in delivery.headers]
+    lines.append(f"Content-Length: {len(delivery.body)}")
+    return "\r\n".join(lines) + "\r\n\r\n" + delivery.body.decode("utf-8")

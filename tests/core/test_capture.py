@@ -1,0 +1,43 @@
+"""Capture records round-trip byte for byte, and bad lines become problems, never exceptions."""
+
+from __future__ import annotations
+
+import json
+
+from ofevents_cli.core.capture import (
+    Capture,
+    CaptureProblem,
+    CaptureResponse,
+    CaptureVerification,
+    read_captures,
+)
+
+
+def test_round_trip_keeps_bytes_headers_and_results() -> None:
+    """UTF-8 and binary bodies, repeated headers and results survive write then read."""
+    for body in ('{"text":"héllo 😘"}'.encode(), b"\xff\xfe\x00raw"):
+        capture = Capture("dlv_1", "2026-11-22T23:55:01.123456Z", "POST", "/h?x=1",
+                          (("X-A", "1"), ("x-a", "2")), body, "203.0.113.7",
+                          CaptureResponse(200, 3.1), CaptureVerification("ofapi", True, None))
+        [back] = list(read_captures([capture.to_json()]))
+        assert isinstance(back, Capture)
+        assert back == capture and back.line == 1
+
+
+def test_binary_body_is_stored_as_base64() -> None:
+    """A non-UTF-8 body is written to body_base64 with body null."""
+    record = json.loads(Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (), b"\xff").to_json())
+    assert record["body"] is None and record["body_base64"] == "/w=="
+
+
+def test_bad_lines_are_reported_with_line_numbers_and_the_rest_read() -> None:
+    """Each malformed line becomes a CaptureProblem; good lines around it still parse."""
+    good = Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (), b"{}").to_json()
+    lines = [good, "not json", "[1]", '{"headers": [], "received_at": "2026-11-22T00:00:00Z"}',
+             '{"headers": "x", "body": "", "received_at": "2026-11-22T00:00:00Z"}',
+             '{"headers": [], "body": "", "received_at": "yesterday"}', b"\xff\xfe", "", good]
+    items = list(read_captures(lines))
+    problems = [i for i in items if isinstance(i, CaptureProblem)]
+    assert [p.line for p in problems] == [2, 3, 4, 5, 6, 7]
+    assert all(p.message for p in problems)
+    assert [i.line for i in items if isinstance(i, Capture)] == [1, 9]
