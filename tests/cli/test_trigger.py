@@ -1,0 +1,207 @@
+"""`ofevents trigger` end to end against a real receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from pathlib import Path
+
+import pytest
+from onlyfans_sdk.webhooks import verify_webhook_payload
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from svix.webhooks import Webhook as SvixWebhook
+from typer.testing import CliRunner
+
+from ofevents_cli.cli.app import app
+from ofevents_cli.core.catalogue import all_events
+from ofevents_cli.core.signing import verify
+from tests.receiver import running_receiver
+
+SVIX_SECRET = "whsec_" + base64.b64encode(b"trigger-tests-signing-key-32byte").decode()
+SECRETS = {"ofapi": "ofapi-secret", "onlyfansapi": "fans-secret", "ofauth": SVIX_SECRET}
+runner = CliRunner()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("event", "provider"), [("tip.received", "ofapi"),
+                                                 ("messages.received", "onlyfansapi"),
+                                                 ("connection.created", "ofauth")])
+def test_each_provider_delivery_arrives_signed(event: str, provider: str) -> None:
+    """The receiver gets the event's JSON, and its signature verifies with the same secret."""
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", event, "--to", receiver.url,
+                                     "--secret", SECRETS[provider], "--json"])
+    assert result.exit_code == 0, result.stderr
+    [got] = receiver.requests
+    payload = json.loads(got.body)
+    assert event in (payload.get("type"), payload.get("event"))
+    verdict = verify(got.body, got.headers, [SECRETS[provider]], now=time.time())
+    assert verdict.valid, verdict.detail
+    record = json.loads(result.stdout)
+    assert record["event"] == event and record["provider"] == provider
+    assert record["status"] == 200 and record["error"] is None and record["delivery_id"]
+
+
+def test_every_ofauth_event_verifies_with_the_official_libraries() -> None:
+    """Each ofauth event type, triggered, passes svix, standardwebhooks and onlyfans_sdk."""
+    names = [e.name for e in all_events() if e.provider == "ofauth"]
+    assert names
+    with running_receiver() as receiver:
+        for name in names:
+            result = runner.invoke(app, ["trigger", name, "--to", receiver.url,
+                                         "--secret", SVIX_SECRET])
+            assert result.exit_code == 0, result.stderr
+    assert len(receiver.requests) == len(names)
+    for got in receiver.requests:
+        headers = {k.lower(): v for k, v in got.headers}
+        SvixWebhook(SVIX_SECRET).verify(got.body, headers)
+        assert verify_webhook_payload(got.body, headers, SVIX_SECRET)["type"] in names
+        standard = {k.replace("svix-", "webhook-"): v for k, v in headers.items()}
+        StandardWebhook(SVIX_SECRET).verify(got.body, standard)
+
+
+def test_standard_webhooks_and_ofauth_signature_schemes() -> None:
+    """--scheme picks the header set: webhook-* names or OFAuth-Signature."""
+    with running_receiver() as receiver:
+        for scheme in ("standard-webhooks", "ofauth-signature"):
+            result = runner.invoke(app, ["trigger", "rules.updated", "--to", receiver.url,
+                                         "-s", SVIX_SECRET, "--scheme", scheme])
+            assert result.exit_code == 0, result.stderr
+    first, second = receiver.requests
+    assert first.header("webhook-signature") and not first.header("svix-signature")
+    assert (second.header("OFAuth-Signature") or "").startswith("t=")
+    assert verify(second.body, second.headers, [SVIX_SECRET], now=time.time()).valid
+
+
+def test_envelope_variants() -> None:
+    """ofapi's reference envelope and ofauth's SDK envelope are selectable."""
+    with running_receiver() as receiver:
+        runner.invoke(app, ["trigger", "subscriber.new", "--to", receiver.url, "-s", "k",
+                            "--envelope", "reference"])
+        runner.invoke(app, ["trigger", "connection.created", "--to", receiver.url,
+                            "-s", SVIX_SECRET, "--envelope", "sdk"])
+    reference, sdk = (json.loads(r.body) for r in receiver.requests)
+    assert set(reference) == {"event", "timestamp", "data"}
+    assert set(sdk) == {"eventType", "live", "data"}
+
+
+def test_non_2xx_exits_1() -> None:
+    """A 500 from the receiver is shown and the exit code is 1."""
+    with running_receiver(status=500) as receiver:
+        result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k"])
+    assert result.exit_code == 1
+    assert "[500]" in result.stdout
+
+
+def test_connection_refused_exits_3() -> None:
+    """Nothing listening: the request's error is shown and the exit code is 3."""
+    port = free_port()
+    result = runner.invoke(app, ["trigger", "tip.received", "--to", str(port), "-s", "k",
+                                 "--json"])
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["error"] == "connection refused"
+
+
+def test_duplicate_sends_one_identical_delivery_three_times() -> None:
+    """--duplicate 3: three requests with identical bytes and signature headers."""
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", "connection.created", "--to", receiver.url,
+                                     "-s", SVIX_SECRET, "--duplicate", "3", "--json"])
+    assert result.exit_code == 0
+    bodies = {r.body for r in receiver.requests}
+    ids = {r.header("svix-id") for r in receiver.requests}
+    assert len(receiver.requests) == 3 and len(bodies) == 1 and len(ids) == 1
+    assert len({json.loads(line)["delivery_id"] for line in result.stdout.splitlines()}) == 1
+
+
+def test_count_sends_fresh_deliveries_concurrently() -> None:
+    """--count 5 --concurrency 3: five deliveries, each with its own id and timestamp field."""
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
+                                     "--count", "5", "--concurrency", "3"])
+    assert result.exit_code == 0
+    assert len({json.loads(r.body)["id"] for r in receiver.requests}) == 5
+    assert result.stdout.count("[200]") == 5
+
+
+def test_dry_run_prints_the_signed_request_and_sends_nothing() -> None:
+    """--dry-run shows method, headers with signature, body; the receiver gets nothing."""
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url,
+                                     "-s", "dry-secret", "--dry-run", "--set", "data.amount=100"])
+    assert result.exit_code == 0 and receiver.requests == []
+    assert result.stdout.startswith("POST /webhooks HTTP/1.1")
+    assert "X-OFAPI-Signature: sha256=" in result.stdout
+    body = result.stdout.split("\r\n\r\n", 1)[1].strip()
+    assert json.loads(body)["data"]["amount"] == 100
+    assert "dry-secret" not in result.stdout + result.stderr
+
+
+def test_save_writes_a_capture_that_verify_accepts(tmp_path: Path) -> None:
+    """--save appends captures; `ofevents verify` finds every one valid."""
+    capture = tmp_path / "sent.jsonl"
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
+                                     "--count", "3", "--save", str(capture)])
+    assert result.exit_code == 0
+    assert len(capture.read_text().splitlines()) == 3
+    checked = runner.invoke(app, ["verify", str(capture), "-s", "k", "--json"])
+    assert checked.exit_code == 0
+    assert all(json.loads(line)["valid"] for line in checked.stdout.splitlines())
+
+
+def test_data_file_replaces_fixture_data(tmp_path: Path) -> None:
+    """--data FILE becomes the payload's data."""
+    data = tmp_path / "d.json"
+    data.write_text('{"fanId": "f_1", "amount": 7}')
+    with running_receiver() as receiver:
+        runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
+                            "--data", str(data)])
+    assert json.loads(receiver.requests[0].body)["data"] == {"fanId": "f_1", "amount": 7}
+
+
+def test_secret_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The provider's env var supplies the secret when --secret is absent."""
+    monkeypatch.setenv("ONLYFANSAPI_WEBHOOK_SECRET", "from-env")
+    with running_receiver() as receiver:
+        result = runner.invoke(app, ["trigger", "messages.sent", "--to", receiver.url])
+    assert result.exit_code == 0, result.stderr
+    got = receiver.requests[0]
+    assert verify(got.body, got.headers, ["from-env"], now=time.time()).valid
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["trigger", "tip.recieved", "-s", "k"], "did you mean tip.received"),
+        (["trigger", "tip.received", "-s", "k", "--set", "data.amount.cents=1"], "--set path"),
+        (["trigger", "tip.received", "-s", "k", "--set", "novalue"], "PATH=VALUE"),
+        (["trigger", "tip.received", "-s", "k", "--envelope", "sdk"], "--envelope"),
+        (["trigger", "tip.received", "-s", "k", "--scheme", "svix"], "--scheme"),
+        (["trigger", "connection.created", "-s", "not-a-whsec"], "cannot sign"),
+        (["trigger", "tip.received"], "OFAPI_WEBHOOK_SECRET"),
+        (["trigger", "tip.received", "-s", "k", "--data", "/nonexistent.json"], "--data"),
+        (["trigger", "tip.received", "-s", "k", "--to", "ftp://x"], "--to"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], needle: str) -> None:
+    """Each bad input gets `ofevents: error:` with a hint, exit 2, and no traceback."""
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith("ofevents: error:") and needle in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_non_json_data_is_exit_2(tmp_path: Path) -> None:
+    """--data that is not JSON is rejected before anything is sent."""
+    data = tmp_path / "d.json"
+    data.write_text("amount: 5")
+    result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--data", str(data)])
+    assert result.exit_code == 2 and "is not JSON" in result.stderr
