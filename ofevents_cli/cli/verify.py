@@ -71,7 +71,10 @@ def verify(
 
         raise InputError("nothing to verify",
                          "name capture files (- for stdin), or give --body FILE with --header")
-    renderer = VerdictRenderer(json_lines, explain, keys.shown())
+    import sys
+
+    live = sys.stdout.isatty() or "-" in (captures or []) or body == "-"
+    renderer = VerdictRenderer(json_lines, explain, keys.shown(), live)
     for item in items:
         renderer.show(item)
     renderer.summary()

@@ -59,6 +59,7 @@ class Capture:
     response: CaptureResponse | None = None
     verification: CaptureVerification | None = None
     line: int = field(default=0, compare=False)
+    epoch: float | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> str:
         """The record as one JSON line (no newline); the body stays exactly as received."""
@@ -89,7 +90,7 @@ class Capture:
     @property
     def received_epoch(self) -> float:
         """`received_at` as unix seconds: the clock offline verification checks against."""
-        return parse_timestamp(self.received_at)
+        return self.epoch if self.epoch is not None else parse_timestamp(self.received_at)
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,10 @@ def format_timestamp(epoch: float) -> str:
 
 def parse_timestamp(text: str) -> float:
     """ISO-8601 (with `Z` or an offset) -> unix seconds; ValueError if it is not one."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:  # Python 3.10 does not read a `Z` suffix
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
@@ -118,11 +122,13 @@ def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
     if not isinstance(raw, list):
         raise ValueError("`headers` must be a list of [name, value] pairs")
     pairs = []
-    for item in raw:
-        if not (isinstance(item, list) and len(item) == 2
-                and all(isinstance(x, str) for x in item)):
-            raise ValueError(f"header {item!r} is not a [name, value] pair of strings")
-        pairs.append((item[0], item[1]))
+    for item in raw:  # a plain loop: this runs once per line of every capture read
+        if type(item) is not list or len(item) != 2:
+            raise ValueError("`headers` must be a list of [name, value] pairs")
+        name, value = item
+        if type(name) is not str or type(value) is not str:
+            raise ValueError("header names and values must be strings")
+        pairs.append((name, value))
     return tuple(pairs)
 
 
@@ -140,6 +146,8 @@ def _body(record: dict[str, Any]) -> bytes:
 
 def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVerification | None]:
     response = verification = None
+    if "response" not in record and "verification" not in record:
+        return None, None
     resp = record.get("response")
     if isinstance(resp, dict) and isinstance(resp.get("status"), int):
         response = CaptureResponse(resp["status"], float(resp.get("ms") or 0.0))
@@ -152,7 +160,7 @@ def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVe
 def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
     """One line -> a Capture, or a CaptureProblem saying what is wrong with it."""
     try:
-        record = json.loads(text)
+        record = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except json.JSONDecodeError as exc:
         return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
@@ -165,21 +173,23 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         received_at = record.get("received_at")
         if not isinstance(received_at, str):
             raise ValueError("no `received_at` timestamp")
-        parse_timestamp(received_at)
+        epoch = parse_timestamp(received_at)
     except ValueError as exc:
         return CaptureProblem(line, str(exc))
     response, verification = _optional(record)
+    ident, method, path, remote = (record.get(k) for k in ("id", "method", "path", "remote"))
     return Capture(
-        id=str(record.get("id") or f"line-{line}"),
-        received_at=received_at,
-        method=str(record.get("method") or "POST"),
-        path=str(record.get("path") or "/"),
-        headers=headers,
-        body=body,
-        remote=record.get("remote") if isinstance(record.get("remote"), str) else None,
-        response=response,
-        verification=verification,
-        line=line,
+        ident if type(ident) is str and ident else f"line-{line}",
+        received_at,
+        method if type(method) is str and method else "POST",
+        path if type(path) is str and path else "/",
+        headers,
+        body,
+        remote if type(remote) is str else None,
+        response,
+        verification,
+        line,
+        epoch,
     )
 
 

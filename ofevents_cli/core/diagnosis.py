@@ -126,12 +126,12 @@ def diagnose(
             continue
     for name, tried, candidate, advice in _body_variants(body):
         content = signed_content(scheme, candidate, verdict.msg_id, verdict.timestamp)
-        hit = any(signature_matches(scheme, digest(k, content), received) for k in keys)
+        hit = signature_matches(scheme, [digest(k, content) for k in keys], received)
         causes.append(Cause(name, tried, hit, advice))
     content = signed_content(scheme, body, verdict.msg_id, verdict.timestamp)
     for secret in secrets:
         for name, tried, key, advice in _key_variants(scheme, secret):
-            hit = signature_matches(scheme, digest(key, content), received)
+            hit = signature_matches(scheme, [digest(key, content)], received)
             causes.append(Cause(name, tried, hit, advice))
     if not any(c.matched for c in causes):
         causes.append(Cause("unknown", "nothing else", False,

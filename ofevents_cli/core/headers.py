@@ -4,12 +4,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-Headers = Sequence[tuple[str, str]]
+Headers = Sequence[tuple[str, str]] | dict[str, str]
+
+
+def index_headers(headers: Headers) -> dict[str, str]:
+    """Lower-cased name -> first value, built once so later lookups are O(1)."""
+    if isinstance(headers, dict):
+        return headers
+    index: dict[str, str] = {}
+    for key, value in headers:
+        index.setdefault(key.lower(), value)
+    return index
 
 
 def header_value(headers: Headers, name: str) -> str | None:
-    """The first value of `name` (case-insensitive), or None: signatures use one header each."""
+    """The first value of `name` (case-insensitive), or None: signatures use one header each.
+
+    A dict is taken to be an index from `index_headers` (lower-case keys).
+    """
     wanted = name.lower()
+    if isinstance(headers, dict):
+        return headers.get(wanted)
     for key, value in headers:
         if key.lower() == wanted:
             return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass, field
@@ -9,9 +10,11 @@ from typing import Any
 
 from ofevents_cli.core.masking import mask
 from ofevents_cli.errors import ExitCode
-from ofevents_cli.render.output import emit_json, say
+from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control, shorten
 from ofevents_cli.shells.verification import Checked, Unreadable
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _colour(enabled: bool, code: str, text: str) -> str:
@@ -37,8 +40,9 @@ class Tally:
 class VerdictRenderer:
     """Writes each result as it comes (streaming), then a summary on stderr."""
 
-    def __init__(self, json_lines: bool, explain: bool, secrets: list[str]) -> None:
+    def __init__(self, json_lines: bool, explain: bool, secrets: list[str], live: bool) -> None:
         self.json_lines = json_lines
+        self.live = live  # flush every line (a terminal, or input still arriving on stdin)
         self.explain = explain
         self.first_secret = mask(secrets[0]) if secrets else None
         self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -59,11 +63,13 @@ class VerdictRenderer:
             key = verdict.reason.value if verdict.reason else "invalid"
             self.tally.reasons[key] = self.tally.reasons.get(key, 0) + 1
         if self.json_lines:
-            emit_json(self._record(item))
+            sys.stdout.write(_ENCODE(self._record(item)) + "\n")
         else:
             sys.stdout.write(self._line(item))
             if self.explain:
                 sys.stdout.write(self._explanation(item))
+        if self.live:
+            sys.stdout.flush()
 
     def _record(self, item: Checked) -> dict[str, Any]:
         verdict = item.verdict
@@ -120,6 +126,7 @@ class VerdictRenderer:
 
     def summary(self) -> None:
         """The closing line on stderr."""
+        sys.stdout.flush()
         t = self.tally
         parts = [f"{t.valid} valid", f"{t.invalid} invalid"]
         if t.reasons:

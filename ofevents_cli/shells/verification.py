@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
 from ofevents_cli.core.diagnosis import Cause, diagnose
-from ofevents_cli.core.headers import Headers, parse_header_line
+from ofevents_cli.core.headers import Headers, index_headers, parse_header_line
 from ofevents_cli.core.signing import SCHEMES, Verdict, detect_scheme, verify
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.clock import now
@@ -46,13 +46,13 @@ class Keyring:
     """The secrets to try: every `--secret` for all deliveries, else per provider."""
 
     flags: tuple[str, ...]
-    by_provider: dict[str, list[str]]
+    by_provider: dict[str, tuple[str, ...]]
 
     @classmethod
     def load(cls, flags: Sequence[str] | None, provider: str | None) -> Keyring:
         """From flags, else env vars / config file; InputError when there is none at all."""
-        by_provider = {} if flags else {p: secrets_for(None, p) for p in SECRET_ENV}
-        ring = cls(tuple(flags or ()), {p: s for p, s in by_provider.items() if s})
+        found = {} if flags else {p: tuple(secrets_for(None, p)) for p in SECRET_ENV}
+        ring = cls(tuple(flags or ()), {p: s for p, s in found.items() if s})
         wanted = [provider] if provider in SECRET_ENV else list(SECRET_ENV)
         if not ring.flags and not any(p in ring.by_provider for p in wanted):
             names = " or ".join(SECRET_ENV[p] for p in wanted if p)
@@ -63,11 +63,9 @@ class Keyring:
         """Every candidate secret (for masked display)."""
         return list(self.flags) or [s for group in self.by_provider.values() for s in group]
 
-    def secrets(self, provider: str | None) -> list[str]:
+    def secrets(self, provider: str | None) -> Sequence[str]:
         """The candidates for a delivery of `provider`."""
-        if self.flags:
-            return list(self.flags)
-        return list(self.by_provider.get(provider or "", []))
+        return self.flags or self.by_provider.get(provider or "", ())
 
 
 @dataclass(frozen=True)
@@ -91,6 +89,7 @@ def check(
     settings: Settings,
 ) -> Checked:
     """Verify one delivery against the clock `settings.now`, else the moment it was received."""
+    headers = index_headers(headers)
     scheme = detect_scheme(headers, settings.provider)
     provider = SCHEMES[scheme][0] if scheme else settings.provider
     secrets = keys.secrets(provider)
@@ -99,7 +98,7 @@ def check(
                      scheme=scheme, provider=settings.provider)
     if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
         env = SECRET_ENV.get(provider or "", "the provider's env var")
-        verdict = replace(verdict, detail=f"no secret for {provider} (pass --secret or set {env})")
+        verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set {env})")
     causes = (diagnose(verdict, body, secrets, now, settings.tolerance)
               if settings.explain else [])
     return Checked(ident, line, source, provider, verdict, causes)

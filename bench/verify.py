@@ -1,0 +1,137 @@
+"""Benchmark `ofevents verify` against a bare HMAC loop and the svix/standardwebhooks verifiers.
+
+Run: `python bench/verify.py [--deliveries N]` (from a venv with `.[test]` installed).
+Builds a capture mixing every scheme, then times, in the same run:
+  - `ofevents verify FILE --json > /dev/null` and `ofevents verify FILE > /dev/null` (subprocess)
+  - a bare loop (subprocess): read each line, json.loads, one HMAC-SHA256, compare
+  - per Svix delivery, in process: ofevents' core `verify` vs `svix` and `standardwebhooks`
+and prints the ratios, plus peak memory at two file sizes (streaming: it should stay flat).
+Targets: verify within 2x of the bare loop; faster than both libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+from svix.webhooks import Webhook as SvixWebhook
+
+from ofevents_cli.core.capture import Capture, format_timestamp
+from ofevents_cli.core.signing import sign, verify
+
+SECRET = "whsec_" + base64.b64encode(b"benchmark-signing-key-32-bytes!!").decode()
+SCHEMES = ("svix", "standard-webhooks", "ofauth-signature", "ofapi", "onlyfansapi")
+
+BARE_LOOP = r'''
+import base64, hashlib, hmac, json, sys
+key_svix = base64.b64decode(sys.argv[2].removeprefix("whsec_"))
+key_text = sys.argv[2].encode()
+ok = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        rec = json.loads(line)
+        h = {k.lower(): v for k, v in rec["headers"]}
+        body = rec["body"].encode()
+        if "svix-signature" in h or "webhook-signature" in h:
+            p = "svix-" if "svix-signature" in h else "webhook-"
+            msg = f"{h[p + 'id']}.{h[p + 'timestamp']}.".encode() + body
+            sig = base64.b64encode(hmac.new(key_svix, msg, hashlib.sha256).digest()).decode()
+            ok += hmac.compare_digest(sig, h[p + "signature"][3:])
+        elif "ofauth-signature" in h:
+            t, v = (x.split("=", 1)[1] for x in h["ofauth-signature"].split(","))
+            sig = hmac.new(key_text, f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+            ok += hmac.compare_digest(sig, v)
+        else:
+            given = h.get("x-ofapi-signature", h.get("signature", "")).removeprefix("sha256=")
+            ok += hmac.compare_digest(hmac.new(key_text, body, hashlib.sha256).hexdigest(), given)
+print(ok)
+'''
+
+
+def build(path: Path, count: int, now: int) -> list[tuple[bytes, dict[str, str]]]:
+    """Write `count` signed deliveries; return the Svix ones for the in-process comparison."""
+    svix_items = []
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(count):
+            scheme = SCHEMES[i % len(SCHEMES)]
+            body = json.dumps({"id": f"evt_{i}", "type": "tip.received",
+                               "data": {"fanId": i, "amount": 5 + i % 50, "message": "🔥" * 8}},
+                              separators=(",", ":")).encode()
+            secret = SECRET if scheme in ("svix", "standard-webhooks") else SECRET
+            headers = sign(scheme, secret, body, msg_id=f"msg_{i}", timestamp=now)
+            out.write(Capture(f"dlv_{i}", format_timestamp(now + 1), "POST", "/webhooks",
+                              (("content-type", "application/json"), *headers), body).to_json())
+            out.write("\n")
+            if scheme == "svix":
+                svix_items.append((body, dict(headers)))
+    return svix_items
+
+
+def timed(args: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(args, stdout=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - start
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--deliveries", type=int, default=100_000)
+    count = parser.parse_args().deliveries
+    exe = str(Path(sys.executable).with_name("ofevents"))
+    now = int(time.time())
+    with tempfile.TemporaryDirectory() as tmp:
+        small, big = Path(tmp) / "small.jsonl", Path(tmp) / "big.jsonl"
+        build(small, count // 5, now)
+        svix_items = build(big, count, now)
+        base = [exe, "verify", "--secret", SECRET]
+        timed([*base, str(small), "--json"])
+        rss_small = peak_rss_mb()
+        json_s = timed([*base, str(big), "--json"])
+        rss_big = peak_rss_mb()
+        human_s = timed([*base, str(big)])
+        bare_s = timed([sys.executable, "-c", BARE_LOOP, str(big), SECRET])
+
+    ours = lib_time(lambda b, h: verify(b, list(h.items()), [SECRET], now=now), svix_items)
+    svix_hook, std_hook = SvixWebhook(SECRET), StandardWebhook(SECRET)
+    svix_s = lib_time(svix_hook.verify, svix_items)
+    std_s = lib_time(lambda b, h: std_hook.verify(
+        b, {k.replace("svix-", "webhook-"): v for k, v in h.items()}), svix_items)
+
+    print(f"deliveries: {count:,} (mixed schemes)")
+    print(f"ofevents verify --json : {json_s:6.2f} s  {count / json_s:9,.0f}/s  "
+          f"{json_s / bare_s:4.2f}x the bare loop (target <= 2x)")
+    print(f"ofevents verify (human): {human_s:6.2f} s  {human_s / bare_s:4.2f}x the bare loop")
+    print(f"bare HMAC loop         : {bare_s:6.2f} s  {count / bare_s:9,.0f}/s")
+    print(f"per Svix delivery, in process ({len(svix_items):,}):")
+    print(f"  ofevents core verify : {ours * 1e6:6.1f} us")
+    print(f"  svix                 : {svix_s * 1e6:6.1f} us  ofevents is {svix_s / ours:4.2f}x "
+          "faster (target > 1)")
+    print(f"  standardwebhooks     : {std_s * 1e6:6.1f} us  ofevents is {std_s / ours:4.2f}x "
+          "faster (target > 1)")
+    print(f"peak RSS: {rss_small:.0f} MB at {count // 5:,} deliveries, {rss_big:.0f} MB at "
+          f"{count:,} (flat = streaming)")
+
+
+def lib_time(check: object, items: list[tuple[bytes, dict[str, str]]]) -> float:
+    """Mean seconds per call of `check(body, headers)` over `items`."""
+    assert callable(check)
+    start = time.perf_counter()
+    for body, headers in items:
+        check(body, headers)
+    return (time.perf_counter() - start) / len(items)
+
+
+if __name__ == "__main__":
+    main()
