@@ -65,8 +65,7 @@ def build(path: Path, count: int, now: int) -> list[tuple[bytes, dict[str, str]]
             body = json.dumps({"id": f"evt_{i}", "type": "tip.received",
                                "data": {"fanId": i, "amount": 5 + i % 50, "message": "🔥" * 8}},
                               separators=(",", ":")).encode()
-            secret = SECRET if scheme in ("svix", "standard-webhooks") else SECRET
-            headers = sign(scheme, secret, body, msg_id=f"msg_{i}", timestamp=now)
+            headers = sign(scheme, SECRET, body, msg_id=f"msg_{i}", timestamp=now)
             out.write(Capture(f"dlv_{i}", format_timestamp(now + 1), "POST", "/webhooks",
                               (("content-type", "application/json"), *headers), body).to_json())
             out.write("\n")
