@@ -1,0 +1,1 @@
+complete --command ofevents --no-files --arguments "(env _OFEVENTS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) ofevents)" --condition "env _OFEVENTS_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) ofevents"

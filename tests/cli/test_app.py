@@ -1,0 +1,58 @@
+"""The root command: version, help, lazy imports, and the error boundary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ofevents_cli import __version__
+from ofevents_cli.cli.app import app
+from ofevents_cli.errors import ExitCode
+
+runner = CliRunner()
+EXE = str(Path(sys.executable).with_name("ofevents"))
+
+
+def test_version() -> None:
+    """--version prints the package version and exits 0."""
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.strip() == f"ofevents {__version__}"
+
+
+def test_help_lists_every_command() -> None:
+    """--help names each command of the contract."""
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("events", "trigger", "verify", "listen", "emulator", "forward", "replay"):
+        assert command in result.stdout
+
+
+def test_help_imports_no_heavy_module() -> None:
+    """`ofevents --help` loads no network, server, tunnel or rich module (it stays fast)."""
+    probe = ("import sys, runpy; sys.argv = ['ofevents', '--help']\n"
+             "try:\n    runpy.run_module('ofevents_cli', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "heavy = {'httpx', 'websockets', 'uvicorn', 'pyngrok', 'rich'}\n"
+             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_exit_codes_are_the_contract() -> None:
+    """The exit-code enum keeps the numbers users script against."""
+    assert [int(c) for c in ExitCode] == [0, 1, 2, 3, 4, 130]
+
+
+def test_user_error_has_no_traceback_but_debug_shows_it() -> None:
+    """A user error is one line + hint; with --debug the traceback is shown (subprocess)."""
+    plain = subprocess.run([EXE, "trigger", "no.such.event", "-s", "x"], capture_output=True,
+                           text=True, timeout=30)
+    assert plain.returncode == 2 and "Traceback" not in plain.stderr
+    assert plain.stderr.splitlines()[0].startswith("ofevents: error: unknown event")
+    debug = subprocess.run([EXE, "--debug", "trigger", "no.such.event", "-s", "x"],
+                           capture_output=True, text=True, timeout=30)
+    assert debug.returncode != 0 and "Traceback" in debug.stderr

@@ -1,0 +1,33 @@
+"""The completion scripts shipped in completions/ match what the app generates today."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_shipped_completion_script_is_current(shell: str) -> None:
+    """completions/ofevents.<shell> equals `ofevents --show-completion <shell>` (else regenerate
+    with completions/generate.sh)."""
+    exe = Path(sys.executable).with_name("ofevents")
+    env = {**os.environ, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    done = subprocess.run([str(exe), "--show-completion", shell], capture_output=True,
+                          text=True, env=env, timeout=30, check=True)
+    assert done.stdout.strip()
+    assert (ROOT / "completions" / f"ofevents.{shell}").read_text() == done.stdout
+
+
+def test_completion_offers_the_commands() -> None:
+    """Asking bash completion for `ofevents tr` offers `trigger`."""
+    exe = Path(sys.executable).with_name("ofevents")
+    env = {**os.environ, "_OFEVENTS_COMPLETE": "complete_bash", "COMP_WORDS": "ofevents tr",
+           "COMP_CWORD": "1"}
+    done = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=30)
+    assert "trigger" in done.stdout.split()
