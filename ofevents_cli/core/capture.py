@@ -119,7 +119,7 @@ def parse_timestamp(text: str) -> float:
 
 
 def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
-    if not isinstance(raw, list):
+    if type(raw) is not list:
         raise ValueError("`headers` must be a list of [name, value] pairs")
     pairs = []
     for item in raw:  # a plain loop: this runs once per line of every capture read
@@ -133,9 +133,10 @@ def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
 
 
 def _body(record: dict[str, Any]) -> bytes:
-    text, b64 = record.get("body"), record.get("body_base64")
-    if isinstance(text, str):
+    text = record.get("body")
+    if type(text) is str:
         return text.encode("utf-8")
+    b64 = record.get("body_base64")
     if isinstance(b64, str):
         try:
             return base64.b64decode(b64, validate=True)
@@ -165,19 +166,20 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
         return CaptureProblem(line, "not valid UTF-8")
-    if not isinstance(record, dict):
+    if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
     try:
         headers = _headers(record.get("headers"))
         body = _body(record)
         received_at = record.get("received_at")
-        if not isinstance(received_at, str):
+        if type(received_at) is not str:
             raise ValueError("no `received_at` timestamp")
         epoch = parse_timestamp(received_at)
     except ValueError as exc:
         return CaptureProblem(line, str(exc))
     response, verification = _optional(record)
-    ident, method, path, remote = (record.get(k) for k in ("id", "method", "path", "remote"))
+    ident, method, path, remote = (record.get("id"), record.get("method"), record.get("path"),
+                                   record.get("remote"))
     return Capture(
         ident if type(ident) is str and ident else f"line-{line}",
         received_at,

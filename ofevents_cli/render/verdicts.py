@@ -17,6 +17,14 @@ from ofevents_cli.shells.verification import Checked, Unreadable
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
 
+def _opt(value: str | None) -> str:
+    return "null" if value is None else _ENCODE(value)
+
+
+def _num(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
 def _colour(enabled: bool, code: str, text: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if enabled else text
 
@@ -63,13 +71,24 @@ class VerdictRenderer:
             key = verdict.reason.value if verdict.reason else "invalid"
             self.tally.reasons[key] = self.tally.reasons.get(key, 0) + 1
         if self.json_lines:
-            sys.stdout.write(_ENCODE(self._record(item)) + "\n")
+            sys.stdout.write(self._json_line(item) + "\n")
         else:
             sys.stdout.write(self._line(item))
             if self.explain:
                 sys.stdout.write(self._explanation(item))
         if self.live:
             sys.stdout.flush()
+
+    def _json_line(self, item: Checked) -> str:
+        if self.explain:
+            return _ENCODE(self._record(item))
+        verdict = item.verdict  # the common case, formatted directly: it runs per delivery
+        reason = verdict.reason
+        return (f'{{"id": {_ENCODE(item.id)}, "line": {_num(item.line)}, '
+                f'"provider": {_opt(item.provider)}, "scheme": {_opt(verdict.scheme)}, '
+                f'"valid": {"true" if verdict.valid else "false"}, '
+                f'"reason": {_opt(reason.value if reason else None)}, '
+                f'"detail": {_opt(verdict.detail or None)}}}')
 
     def _record(self, item: Checked) -> dict[str, Any]:
         verdict = item.verdict

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
 from ofevents_cli.core.diagnosis import Cause, diagnose
@@ -20,16 +21,18 @@ from ofevents_cli.shells.clock import now
 from ofevents_cli.shells.config import SECRET_ENV, secrets_for
 
 
-@dataclass(frozen=True)
-class Checked:
-    """One delivery and its verdict (with the diagnosis when asked to explain)."""
+class Checked(NamedTuple):
+    """One delivery and its verdict (with the diagnosis when asked to explain).
+
+    A NamedTuple, like Verdict: one is made per delivery while streaming large captures.
+    """
 
     id: str
     line: int | None
     source: str
     provider: str | None
     verdict: Verdict
-    causes: list[Cause] = field(default_factory=list)
+    causes: tuple[Cause, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,8 +102,8 @@ def check(
     if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
         env = SECRET_ENV.get(provider or "", "the provider's env var")
         verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set {env})")
-    causes = (diagnose(verdict, body, secrets, now, settings.tolerance)
-              if settings.explain else [])
+    causes = (tuple(diagnose(verdict, body, secrets, now, settings.tolerance))
+              if settings.explain else ())
     return Checked(ident, line, source, provider, verdict, causes)
 
 
