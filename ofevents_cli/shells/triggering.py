@@ -155,11 +155,11 @@ async def send_all(
 
 
 def request_text(delivery: SignedDelivery, url: str) -> str:
-    """The exact HTTP/1.1 request `--dry-run` shows instead of sending."""
+    """The HTTP/1.1 request `--dry-run` shows instead of sending (LF-separated for reading)."""
     import httpx
 
     target = httpx.URL(url)
     lines = [f"POST {target.raw_path.decode('ascii')} HTTP/1.1", f"Host: {target.netloc.decode()}"]
     lines += [f"{name}: {value}" for name, value in delivery.headers]
     lines.append(f"Content-Length: {len(delivery.body)}")
-    return "\r\n".join(lines) + "\r\n\r\n" + delivery.body.decode("utf-8")
+    return "\n".join(lines) + "\n\n" + delivery.body.decode("utf-8")

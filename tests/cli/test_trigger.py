@@ -139,7 +139,7 @@ def test_dry_run_prints_the_signed_request_and_sends_nothing() -> None:
     assert result.exit_code == 0 and receiver.requests == []
     assert result.stdout.startswith("POST /webhooks HTTP/1.1")
     assert "X-OFAPI-Signature: sha256=" in result.stdout
-    body = result.stdout.split("\r\n\r\n", 1)[1].strip()
+    body = result.stdout.split("\n\n", 1)[1].strip()
     assert json.loads(body)["data"]["amount"] == 100
     assert "dry-secret" not in result.stdout + result.stderr
 
