@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import runpy
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -16,7 +17,8 @@ from ofevents_cli.core.catalogue import PROVIDERS, EventType, all_events, find, 
 from ofevents_cli.core.payloads import ENVELOPES, Stamp, build_payload, encode
 from ofevents_cli.errors import InputError
 
-PROVIDERS_MD = Path(__file__).resolve().parents[2] / "docs" / "providers.md"
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDERS_MD = ROOT / "docs" / "providers.md"
 FIXTURES = resources.files("ofevents_cli") / "fixtures"
 
 # OFAuth names some Realtime events by label only. These are ofevents' own chosen names for
@@ -267,3 +269,11 @@ def test_find_suggests_close_names_for_a_typo() -> None:
 def test_each_event_name_belongs_to_one_provider() -> None:
     """No name is shared across providers, so a name alone selects its provider."""
     assert all(provider_of(e.name) == e.provider for e in all_events())
+
+
+def test_docs_events_md_lists_the_current_catalogue() -> None:
+    """docs/events.md's generated tables match the fixtures (fix: python scripts/events_doc.py)."""
+    script = runpy.run_path(str(ROOT / "scripts" / "events_doc.py"))
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert script["regenerated"](text) == text
+    assert all(f"`{name}`" in text for name in LABEL_NAMES.values())
