@@ -93,7 +93,12 @@ def save_config(table: dict[str, Any]) -> Path:
     from ofevents_cli.core.toml_writer import dumps
 
     path = config_file()
-    text = dumps(table)
+    try:
+        text = dumps(table)
+    except TypeError as exc:
+        raise InputError(f"cannot rewrite config file {path}: {exc}",
+                         "it holds TOML ofevents does not write (arrays of tables); edit it "
+                         "by hand") from exc
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)

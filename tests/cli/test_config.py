@@ -155,6 +155,16 @@ def test_a_broken_config_file_exits_2_with_its_path(isolated_env: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_set_refuses_to_rewrite_toml_it_cannot_write(isolated_env: Path) -> None:
+    """A hand-written array of tables is kept: `set` exits 2 instead of dropping it."""
+    original = '[[hooks]]\nurl = "http://localhost:3000"\n'
+    (isolated_env / "config.toml").write_text(original, encoding="utf-8")
+    result = runner.invoke(app, ["config", "set", "eventbus.url", "ws://x"])
+    assert result.exit_code == 2
+    assert "cannot rewrite config file" in result.stderr
+    assert (isolated_env / "config.toml").read_text(encoding="utf-8") == original
+
+
 def test_set_values_are_used_below_flags_and_env_vars(monkeypatch: pytest.MonkeyPatch) -> None:
     """A value set by `config set` is the fallback after the flag and the env var."""
     runner.invoke(app, ["config", "set", "eventbus.url", "ws://from-config"])
