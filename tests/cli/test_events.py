@@ -47,15 +47,6 @@ def test_events_provider_filters_the_list() -> None:
     assert len(result.stdout.splitlines()) == 17
 
 
-def test_events_unknown_provider_exits_2_with_a_hint() -> None:
-    """An unknown provider is a usage error naming the valid ones; nothing on stdout."""
-    result = runner.invoke(app, ["events", "--provider", "onlyfans"])
-    assert result.exit_code == 2
-    assert result.stdout == ""
-    assert "ofevents: error: unknown provider 'onlyfans'" in result.stderr
-    assert "hint: use one of: ofapi, onlyfansapi, ofauth, eventbus" in result.stderr
-
-
 def test_events_on_a_colour_terminal_draws_a_table_grouped_by_provider(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -106,28 +97,23 @@ def test_show_keeps_non_ascii_text_readable() -> None:
     assert "😘" in result.stdout and "<p>" in result.stdout
 
 
-def test_show_unknown_event_exits_2_with_did_you_mean() -> None:
-    """A misspelt event name suggests the close names; stdout stays empty."""
-    result = runner.invoke(app, ["events", "show", "subscriptions.nwe"])
+@pytest.mark.parametrize(("args", "error", "hint"), [
+    (["events", "--provider", "onlyfans"], "unknown provider 'onlyfans'",
+     "use one of: ofapi, onlyfansapi, ofauth, eventbus"),
+    (["events", "show", "subscriptions.nwe"], "unknown event 'subscriptions.nwe'",
+     "did you mean subscriptions.new"),
+    (["events", "show", "tip.received", "-p", "onlyfansapi"],
+     "unknown event 'tip.received' for provider onlyfansapi", "did you mean tips.received"),
+    (["events", "show", "rules.updated", "--envelope", "reference"],
+     "provider ofauth has no envelope 'reference'", "use --envelope docs or sdk"),
+])
+def test_bad_names_exit_2_with_a_hint(args: list[str], error: str, hint: str) -> None:
+    """Unknown providers, events (with close names) and envelopes: exit 2, nothing on stdout."""
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "ofevents: error: unknown event 'subscriptions.nwe'" in result.stderr
-    assert "did you mean subscriptions.new" in result.stderr
-
-
-def test_show_event_of_another_provider_exits_2() -> None:
-    """`--provider` restricts the lookup: an ofapi name is unknown for onlyfansapi."""
-    result = runner.invoke(app, ["events", "show", "tip.received", "--provider", "onlyfansapi"])
-    assert result.exit_code == 2
-    assert "for provider onlyfansapi" in result.stderr
-    assert "did you mean tips.received" in result.stderr
-
-
-def test_show_unknown_envelope_exits_2() -> None:
-    """An envelope the provider lacks is a usage error naming the valid ones."""
-    result = runner.invoke(app, ["events", "show", "rules.updated", "--envelope", "reference"])
-    assert result.exit_code == 2
-    assert "hint: use --envelope docs or sdk" in result.stderr
+    assert f"ofevents: error: {error}" in result.stderr
+    assert f"hint: {hint}" in result.stderr
 
 
 def test_installed_entry_point_prints_the_catalogue_as_json_lines() -> None:
