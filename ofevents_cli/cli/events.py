@@ -62,8 +62,9 @@ def events(
     out = console()
     if not out.is_terminal or out.no_color:
         width = max(len(e.name) for e in listed)
+        owner = max(len(e.provider) for e in listed)
         for event in listed:
-            print(f"{event.name:<{width}}  {event.provider:<11}  {event.description}")
+            print(f"{event.name:<{width}}  {event.provider:<{owner}}  {event.description}")
         return
     from rich import box
     from rich.table import Table
