@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli import __version__
-from ofevents_cli.cli import emulator, events, forward, listen, replay, trigger, verify
+from ofevents_cli.cli import config, emulator, events, forward, listen, replay, trigger, verify
 from ofevents_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -43,6 +43,7 @@ def root(
 
 
 app.add_typer(events.app, name="events")
+app.add_typer(config.app, name="config")
 app.command("trigger")(trigger.trigger)
 app.command("verify")(verify.verify)
 app.command("listen")(listen.listen)

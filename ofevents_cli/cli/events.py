@@ -1,7 +1,108 @@
-"""`ofevents events` (being built on its own branch)."""
+"""`ofevents events`: the event catalogue, and `events show NAME` for one sample payload."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-app = typer.Typer(help="The event catalogue.")
+from ofevents_cli.cli.boundary import guarded
+
+app = typer.Typer(
+    help="The event catalogue: every event type ofevents can trigger, per provider.",
+    rich_markup_mode=None,
+    invoke_without_command=True,
+)
+
+
+def _complete_provider(incomplete: str) -> list[str]:
+    from ofevents_cli.core.catalogue import PROVIDERS
+
+    return [p for p in PROVIDERS if p.startswith(incomplete)]
+
+
+def _complete_event(incomplete: str) -> list[str]:
+    from ofevents_cli.core.catalogue import all_events
+
+    return sorted({e.name for e in all_events() if e.name.startswith(incomplete)})
+
+
+_PROVIDER_NAMES = "ofapi, onlyfansapi, ofauth or eventbus"
+
+
+@app.callback()
+@guarded
+def events(
+    ctx: typer.Context,
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", "-p", help=f"Only this provider's events: {_PROVIDER_NAMES}.",
+                     autocompletion=_complete_provider),
+    ] = None,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per event on stdout.")
+    ] = False,
+) -> None:
+    """List every event type: name, provider, one-line description."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ofevents_cli.core.catalogue import PROVIDERS, all_events
+    from ofevents_cli.errors import InputError
+    from ofevents_cli.render.output import console, emit_json
+
+    if provider is not None and provider not in PROVIDERS:
+        raise InputError(f"unknown provider {provider!r}",
+                         f"use one of: {', '.join(PROVIDERS)} (--provider)")
+    listed = [e for e in all_events() if provider in (None, e.provider)]
+    if json_lines:
+        for event in listed:
+            emit_json({"name": event.name, "provider": event.provider,
+                       "description": event.description})
+        return
+    out = console()
+    if not out.is_terminal or out.no_color:
+        width = max(len(e.name) for e in listed)
+        owner = max(len(e.provider) for e in listed)
+        for event in listed:
+            print(f"{event.name:<{width}}  {event.provider:<{owner}}  {event.description}")
+        return
+    from rich import box
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE, header_style="bold")
+    table.add_column("Event", style="cyan", no_wrap=True)
+    table.add_column("Provider", no_wrap=True)
+    table.add_column("Description")
+    for index, event in enumerate(listed):
+        if index and event.provider != listed[index - 1].provider:
+            table.add_section()
+        table.add_row(event.name, event.provider, event.description)
+    out.print(table)
+
+
+@app.command("show")
+@guarded
+def show(
+    name: Annotated[str, typer.Argument(help="The event name, e.g. tip.received.",
+                                        autocompletion=_complete_event)],
+    provider: Annotated[
+        str | None,
+        typer.Option("--provider", "-p", help="The provider, when several have an event of "
+                     f"that name: {_PROVIDER_NAMES}.", autocompletion=_complete_provider),
+    ] = None,
+    envelope: Annotated[
+        str | None,
+        typer.Option("--envelope", help="The provider's envelope variant (ofapi: integration, "
+                     "reference; ofauth: docs, sdk). Default: the provider's first."),
+    ] = None,
+) -> None:
+    """Print the sample payload exactly as `ofevents trigger` would send it (fresh id and time)."""
+    import json
+
+    from ofevents_cli.core.catalogue import find
+    from ofevents_cli.core.payloads import Stamp, build_payload
+    from ofevents_cli.shells.clock import new_id, now
+
+    event = find(name, provider)
+    payload = build_payload(event, Stamp(new_id("evt"), now()), envelope=envelope)
+    print(json.dumps(payload, indent=2, ensure_ascii=False))

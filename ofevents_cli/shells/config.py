@@ -84,3 +84,34 @@ def secrets_for(flags: list[str] | None, provider: str | None) -> list[str]:
         if value:
             found.append(value)
     return found
+
+
+def save_config(table: dict[str, Any]) -> Path:
+    """Write the config file atomically, readable by its owner only (it holds secrets)."""
+    import tempfile
+
+    from ofevents_cli.core.toml_writer import dumps
+
+    path = config_file()
+    try:
+        text = dumps(table)
+    except TypeError as exc:
+        raise InputError(f"cannot rewrite config file {path}: {exc}",
+                         "it holds TOML ofevents does not write (arrays of tables); edit it "
+                         "by hand") from exc
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(temp, 0o600)
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise InputError(f"cannot write config file {path}: {exc}",
+                         f"check the permissions of {path.parent} (or set {CONFIG_DIR_ENV})"
+                         ) from exc
+    return path

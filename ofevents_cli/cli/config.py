@@ -1,0 +1,129 @@
+"""`ofevents config`: read and edit the settings file (TOML in the user config dir)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from ofevents_cli.cli.boundary import guarded
+
+app = typer.Typer(
+    help="Read and edit the config file. Settings precedence: flag > env var > config file "
+    "> default. Secrets are shown masked.",
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+
+KeyArgument = Annotated[str, typer.Argument(help="A dotted key, e.g. secrets.ofapi.")]
+
+
+def _shown(key: str, value: Any) -> str:
+    """The value as printed: masked when the key holds a secret."""
+    from ofevents_cli.core.config_table import is_secret
+    from ofevents_cli.core.masking import mask
+
+    return mask(str(value)) if is_secret(key) else str(value)
+
+
+@app.command("path")
+@guarded
+def path() -> None:
+    """Print where the config file is (it may not exist yet)."""
+    from ofevents_cli.shells.config import config_file
+
+    print(config_file())
+
+
+@app.command("list")
+@guarded
+def list_keys(
+    all_known: Annotated[
+        bool, typer.Option("--all", help="Also list the known keys that are not set.")
+    ] = False,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="One JSON object per key on stdout.")
+    ] = False,
+) -> None:
+    """List the keys set in the config file, secrets masked."""
+    from ofevents_cli.core.config_table import KNOWN_KEYS, is_secret, leaves
+    from ofevents_cli.render.output import emit_json, say
+    from ofevents_cli.shells.config import config_file, load_config
+
+    values: dict[str, Any] = dict(leaves(load_config()))
+    keys = sorted(set(values) | set(KNOWN_KEYS)) if all_known else sorted(values)
+    if not keys and not json_lines:
+        say(f"no keys set in {config_file()}; the known ones: ofevents config list --all")
+    for key in keys:
+        known = KNOWN_KEYS.get(key)
+        shown = _shown(key, values[key]) if key in values else None
+        if json_lines:
+            emit_json({"key": key, "value": shown, "secret": is_secret(key),
+                       "env": known.env if known else None})
+        elif shown is None:
+            print(f"{key} (not set; env {known.env if known else '-'})")
+        else:
+            print(f"{key} = {shown}")
+
+
+@app.command("get")
+@guarded
+def get(key: KeyArgument) -> None:
+    """Print one key's value (masked if secret); exit 1 if it is not set."""
+    from collections.abc import Mapping
+
+    from ofevents_cli.core.config_table import get_key, leaves
+    from ofevents_cli.render.output import say
+    from ofevents_cli.shells.config import load_config
+
+    value = get_key(load_config(), key)
+    if value is None:
+        say(f"{key} is not set")
+        raise typer.Exit(1)
+    if isinstance(value, Mapping):
+        for sub, item in leaves(value, key + "."):
+            print(f"{sub} = {_shown(sub, item)}")
+    else:
+        print(_shown(key, value))
+
+
+@app.command("set")
+@guarded
+def set_(
+    key: KeyArgument,
+    value: Annotated[str, typer.Argument(help="The value (a string); `-` reads it from stdin, "
+                                        "which keeps a secret out of the shell history.")],
+) -> None:
+    """Set a key in the config file (created if missing, owner-only permissions)."""
+    import sys
+
+    from ofevents_cli.core.config_table import KNOWN_KEYS, set_key
+    from ofevents_cli.errors import InputError
+    from ofevents_cli.render.output import say
+    from ofevents_cli.shells.config import load_config, save_config
+
+    if value == "-":
+        value = sys.stdin.readline().rstrip("\r\n")
+        if not value:
+            raise InputError("no value on stdin",
+                             f"example: echo VALUE | ofevents config set {key} -")
+    written = save_config(set_key(load_config(), key, value))
+    if key not in KNOWN_KEYS:
+        say(f"note: ofevents does not read {key}; known keys: {', '.join(KNOWN_KEYS)}")
+    say(f"set {key} = {_shown(key, value)} in {written}")
+
+
+@app.command("unset")
+@guarded
+def unset(key: KeyArgument) -> None:
+    """Remove a key from the config file (nothing to do if it is not set)."""
+    from ofevents_cli.core.config_table import unset_key
+    from ofevents_cli.render.output import say
+    from ofevents_cli.shells.config import load_config, save_config
+
+    table, removed = unset_key(load_config(), key)
+    if not removed:
+        say(f"{key} was not set")
+        return
+    written = save_config(table)
+    say(f"unset {key} in {written}")

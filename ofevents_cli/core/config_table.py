@@ -1,0 +1,117 @@
+"""The config file's table: the keys ofevents reads, and dotted-key get / set / unset on it.
+
+Pure: the shell reads and writes the file, these functions only transform the table.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ofevents_cli.errors import InputError
+
+__all__ = ["KNOWN_KEYS", "KnownKey", "get_key", "is_secret", "leaves", "set_key", "unset_key"]
+
+
+@dataclass(frozen=True)
+class KnownKey:
+    """A config key some command reads: the env var that overrides it, and what it is."""
+
+    env: str
+    secret: bool
+    help: str
+
+
+KNOWN_KEYS: dict[str, KnownKey] = {
+    "secrets.ofapi": KnownKey("OFAPI_WEBHOOK_SECRET", True, "ofapi webhook signing secret"),
+    "secrets.onlyfansapi": KnownKey("ONLYFANSAPI_WEBHOOK_SECRET", True,
+                                    "onlyfansapi webhook signing secret"),
+    "secrets.ofauth": KnownKey("OFAUTH_WEBHOOK_SECRET", True,
+                               "ofauth webhook secret (whsec_…)"),
+    "eventbus.url": KnownKey("OFEVENTS_EVENTBUS_URL", False, "EventBus WebSocket URL for listen"),
+    "eventbus.api_key": KnownKey("BFL_API_KEY", True, "EventBus API key"),
+    "eventbus.ws_token": KnownKey("BFL_WS_TOKEN", True, "EventBus WebSocket token"),
+    "ngrok.authtoken": KnownKey("NGROK_AUTHTOKEN", True, "ngrok authtoken for forward"),
+}
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+_SECRET_WORDS = ("secret", "token", "key", "password")
+
+
+def is_secret(key: str) -> bool:
+    """Whether a key holds a secret (known as one, under `secrets.`, or named like one)."""
+    known = KNOWN_KEYS.get(key)
+    if known is not None:
+        return known.secret
+    last = key.rsplit(".", 1)[-1].lower()
+    return key.startswith("secrets.") or any(word in last for word in _SECRET_WORDS)
+
+
+def _parts(key: str) -> list[str]:
+    parts = key.split(".")
+    if not all(_SEGMENT.fullmatch(part) for part in parts):
+        raise InputError(f"config key {key!r} is not valid",
+                         "use dotted names of letters, digits, _ and -: secrets.ofapi")
+    return parts
+
+
+def get_key(table: Mapping[str, Any], key: str) -> Any:
+    """The value (or sub-table) at dotted `key`, or None when it is not set."""
+    node: Any = table
+    for part in _parts(key):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_key(table: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """A copy of `table` with `key` set, creating tables; InputError if a value is in the way."""
+    parts = _parts(key)
+    result = copy.deepcopy(dict(table))
+    node = result
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise InputError(f"config key {where!r} holds a value, not a table",
+                             f"unset it first: ofevents config unset {where}")
+        node = child
+    if isinstance(node.get(parts[-1]), dict):
+        raise InputError(f"config key {key!r} is a table",
+                         f"set one of its keys, e.g. {key}.<name>")
+    node[parts[-1]] = value
+    return result
+
+
+def unset_key(table: Mapping[str, Any], key: str) -> tuple[dict[str, Any], bool]:
+    """A copy of `table` without `key` (emptied parent tables dropped), and whether it was set."""
+    parts = _parts(key)
+    result = copy.deepcopy(dict(table))
+    trail: list[dict[str, Any]] = [result]
+    for part in parts[:-1]:
+        child = trail[-1].get(part)
+        if not isinstance(child, dict):
+            return result, False
+        trail.append(child)
+    if parts[-1] not in trail[-1]:
+        return result, False
+    del trail[-1][parts[-1]]
+    for depth in range(len(parts) - 1, 0, -1):
+        if not trail[depth]:
+            del trail[depth - 1][parts[depth - 1]]
+    return result, True
+
+
+def leaves(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every (dotted key, value) under `table`, in sorted key order."""
+    for name in sorted(table):
+        value = table[name]
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping):
+            yield from leaves(value, key + ".")
+        else:
+            yield key, value

@@ -1,0 +1,279 @@
+"""The catalogue, its fixture files and docs/providers.md agree with one another."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import runpy
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ofevents_cli.core.catalogue import PROVIDERS, EventType, all_events, find, provider_of
+from ofevents_cli.core.payloads import ENVELOPES, Stamp, build_payload, encode
+from ofevents_cli.errors import InputError
+
+ROOT = Path(__file__).resolve().parents[2]
+PROVIDERS_MD = ROOT / "docs" / "providers.md"
+FIXTURES = resources.files("ofevents_cli") / "fixtures"
+
+# OFAuth names some Realtime events by label only. These are ofevents' own chosen names for
+# them (the pattern of the confirmed ones); each fixture says "unconfirmed name".
+LABEL_NAMES = {
+    "stories updated": "realtime.stories.updated",
+    "inbox counts updated": "realtime.inbox_counts.updated",
+    "system message received": "realtime.system_message.received",
+    "chat message liked": "realtime.chat_message.liked",
+    "chat message unliked": "realtime.chat_message.unliked",
+    "toasts received": "realtime.toasts.received",
+    "post fundraising updated": "realtime.post_fundraising.updated",
+    "post published": "realtime.post.published",
+}
+
+_DOTTED = re.compile(r"`([a-z][a-z_]*(?:\.[a-z_]+)+)`")
+_PLAIN = re.compile(r"`([a-z][a-z_]*)`")
+
+
+def _between(text: str, start: str, end: str) -> str:
+    """The part of `text` from the marker `start` up to the next `end`."""
+    head = text.index(start)
+    return text[head : text.index(end, head)]
+
+
+def documented_names() -> dict[str, set[str]]:
+    """provider -> the event names providers.md names in backquotes for it."""
+    text = PROVIDERS_MD.read_text(encoding="utf-8")
+    ofauth = _between(text, "System events:", "\nDelivery:")
+    return {
+        "eventbus": set(_PLAIN.findall(_between(text, "Event types (12):", "Every event has"))),
+        "ofauth": set(_DOTTED.findall(ofauth)),
+        "onlyfansapi": set(_DOTTED.findall(_between(text, "- events:", "- accounts.* payload"))),
+        "ofapi": set(_DOTTED.findall(_between(text, "## 4. OFAPI", "- delivery:"))),
+    }
+
+
+def documented_labels() -> set[str]:
+    """The OFAuth Realtime events providers.md names by label only ("chat message liked")."""
+    text = PROVIDERS_MD.read_text(encoding="utf-8")
+    labels = _between(text, "unconfirmed):", "\n- older raw relay").removeprefix("unconfirmed):")
+    found = set()
+    for label in (" ".join(part.split()) for part in labels.split(",")):
+        if " / " in label:
+            first, second = label.split(" / ")
+            found |= {first, first.rsplit(" ", 1)[0] + " " + second}
+        else:
+            found.add(label)
+    return found
+
+
+def _cataloged(provider: str) -> set[str]:
+    return {e.name for e in all_events() if e.provider == provider}
+
+
+def test_providers_md_is_parsed_into_the_documented_names() -> None:
+    """The parser finds the providers' documented event lists (so the checks below bite)."""
+    names = documented_names()
+    assert len(names["eventbus"]) == 12
+    assert len(names["onlyfansapi"]) == 18
+    assert names["ofapi"] == {"subscriber.new", "subscriber.renewed", "subscriber.cancelled",
+                              "subscriber.expired", "message.received", "tip.received",
+                              "ppv.purchased", "revenue.received"}
+    assert "realtime.chat_typing.updated" in names["ofauth"]
+    assert "of.websocket.event.received" in names["ofauth"]
+    assert documented_labels() == set(LABEL_NAMES)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_documented_event_has_a_fixture(provider: str) -> None:
+    """Each event name providers.md gives a provider is in the catalogue for that provider."""
+    expected = documented_names()[provider]
+    if provider == "ofauth":
+        expected |= set(LABEL_NAMES.values())
+    assert expected - _cataloged(provider) == set()
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_every_fixture_is_documented_or_a_chosen_name(provider: str) -> None:
+    """No fixture exists for an event the providers do not publish (or ofevents did not name)."""
+    allowed = documented_names()[provider] | set(LABEL_NAMES.values())
+    assert _cataloged(provider) - allowed == set()
+
+
+def test_chosen_names_are_marked_unconfirmed() -> None:
+    """The events whose names ofevents chose say so in their description."""
+    for name in LABEL_NAMES.values():
+        assert "unconfirmed name" in find(name, "ofauth").description
+
+
+def test_every_fixture_file_loads_with_a_one_line_description_and_data() -> None:
+    """Each fixture file is JSON with a non-empty one-line description and a data object."""
+    files = [f for p in PROVIDERS for f in (FIXTURES / p).iterdir() if f.name.endswith(".json")]
+    assert len(files) == len(all_events())
+    for item in files:
+        raw = json.loads(item.read_text(encoding="utf-8"))
+        assert set(raw) <= {"description", "data", "envelopes"}, item.name
+        assert raw["description"].strip() and "\n" not in raw["description"], item.name
+        assert isinstance(raw["data"], dict) and raw["data"], item.name
+        for variant, data in raw.get("envelopes", {}).items():
+            assert isinstance(data, dict) and data, item.name
+            assert variant in ENVELOPES[item.parent.name], item.name
+
+
+def test_fixture_files_are_indented_utf8_with_a_trailing_newline() -> None:
+    """Fixture files are written the one way (indent 2, raw UTF-8, one final newline)."""
+    for provider in ("ofapi", "onlyfansapi", "ofauth"):
+        for item in (FIXTURES / provider).iterdir():
+            text = item.read_text(encoding="utf-8")
+            assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
+
+
+_MESSAGE = ["id", "queueId", "responseType", "text", "price", "isFree", "isTip", "isNew",
+            "isOpened", "isFromQueue", "isMediaReady", "mediaCount", "createdAt", "changedAt",
+            "cancelSeconds", "fromUser.id", "fromUser.name", "fromUser.username",
+            "fromUser.isVerified", "fromUser.lastSeen", "media", "previews"]
+_SUBSCRIBER = ["fanId", "username", "subscriptionPrice", "subscriptionDuration", "isRebill",
+               "isTrial", "trialDays", "referralSource"]
+_REF_WHO = ["creator", "creator_id", "username", "user_id"]
+_ACCOUNT = ["state", "progress"] + [f"latestAuthAttempt.{f}" for f in (
+    "started_at", "completed_at", "success", "error_message", "needs_otp", "needs_face_otp",
+    "otp_phone_ending")]
+_CONNECTION = ["clientReferenceId", "connection.id", "connection.status",
+               "connection.permissions", "connection.userData.id", "connection.userData.name",
+               "connection.userData.username", "connection.userData.avatar"]
+_REALTIME = ["connection.id", "connection.clientReferenceId", "environment", "eventBody"]
+
+# (provider, event, envelope variant) -> the fields providers.md documents for that data shape
+DOCUMENTED_FIELDS: dict[tuple[str, str, str], list[str]] = {
+    ("eventbus", "chat_message", "emit"): ["id", "text", "fromUser", "toUser", "price", "media",
+                                           "createdAt"],
+    ("eventbus", "tip", "emit"): ["amount", "userId", "message"],
+    ("eventbus", "new_subscriber", "emit"): ["userId"],
+    ("eventbus", "returning_subscriber", "emit"): ["userId"],
+    ("ofapi", "subscriber.new", "integration"): _SUBSCRIBER,
+    ("ofapi", "subscriber.renewed", "integration"): _SUBSCRIBER,
+    ("ofapi", "subscriber.cancelled", "integration"): _SUBSCRIBER,
+    ("ofapi", "subscriber.expired", "integration"): _SUBSCRIBER,
+    ("ofapi", "message.received", "integration"): ["messageId", "fanId", "username", "content",
+                                                   "hasMedia", "mediaCount", "sentAt"],
+    ("ofapi", "tip.received", "integration"): ["fanId", "username", "amount", "message",
+                                               "context", "contextId"],
+    ("ofapi", "ppv.purchased", "integration"): ["fanId", "username", "messageId", "price",
+                                                "mediaCount"],
+    ("ofapi", "subscriber.new", "reference"): [*_REF_WHO, "subscription_price",
+                                               "subscription_type", "started_at", "expires_at"],
+    ("ofapi", "subscriber.expired", "reference"): [*_REF_WHO, "subscribed_since", "expired_at",
+                                                   "total_spent", "renewal_count"],
+    ("ofapi", "revenue.received", "reference"): [*_REF_WHO, "type", "amount", "net_amount",
+                                                 "currency", "description"],
+    ("ofapi", "message.received", "reference"): ["creator", "creator_id", "from_user",
+                                                 "from_user_id", "message_id", "text",
+                                                 "has_media", "is_paid"],
+    **{("onlyfansapi", name, "default"): _MESSAGE for name in (
+        "messages.received", "messages.sent", "messages.ppv.unlocked", "messages.deleted")},
+    **{("onlyfansapi", name, "default"): _ACCOUNT for name in (
+        "accounts.connected", "accounts.reconnected", "accounts.session_expired",
+        "accounts.authentication_failed", "accounts.otp_code_required",
+        "accounts.face_otp_required")},
+    ("ofauth", "connection.created", "docs"): _CONNECTION,
+    ("ofauth", "connection.updated", "docs"): _CONNECTION,
+    ("ofauth", "connection.expired", "docs"): ["connection.id", "connection.status"],
+    ("ofauth", "rules.updated", "docs"): ["revision"] + [f"rules.{f}" for f in (
+        "static_param", "format", "start", "end", "prefix", "suffix", "checksum_constant",
+        "checksum_indexes", "app_token", "revision")],
+    **{("ofauth", name, "docs"): _REALTIME for name in (*LABEL_NAMES.values(),
+                                                       "realtime.system_messages.updated")},
+    ("ofauth", "realtime.chat_message.received", "docs"): _REALTIME + [
+        f"eventBody.{f}" for f in _MESSAGE],
+    ("ofauth", "realtime.chat_typing.updated", "docs"): [*_REALTIME, "eventBody.id"],
+    ("ofauth", "of.websocket.event.received", "docs"): [
+        "connection.id", "environment", "receivedAt", "messageType", "payloadKey",
+        "shapeSubtype", "truncated", "json", "rawText", "rawBase64"],
+}
+
+
+def _lookup(data: Mapping[str, Any], dotted: str) -> bool:
+    node: Any = data
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+@pytest.mark.parametrize("key", sorted(DOCUMENTED_FIELDS), ids="/".join)
+def test_fixture_has_every_documented_field(key: tuple[str, str, str]) -> None:
+    """The sample data carries every field providers.md documents for that event and shape."""
+    provider, name, variant = key
+    data = find(name, provider).data_for(variant)
+    missing = [f for f in DOCUMENTED_FIELDS[key] if not _lookup(data, f)]
+    assert missing == []
+
+
+def test_ofapi_reference_shapes_are_in_their_own_envelope_variant() -> None:
+    """The ofapi events the event reference documents differently carry that shape too."""
+    for name in ("subscriber.new", "subscriber.expired", "message.received"):
+        event = find(name, "ofapi")
+        assert set(event.data_for("reference")) != set(event.data_for("integration"))
+
+
+def _strings(node: Any, key: str = "") -> list[tuple[str, str]]:
+    if isinstance(node, Mapping):
+        return [pair for k, v in node.items() for pair in _strings(v, k)]
+    if isinstance(node, list):
+        return [pair for item in node for pair in _strings(item, key)]
+    return [(key, node)] if isinstance(node, str) else []
+
+
+def test_timestamps_in_fixtures_are_iso_8601() -> None:
+    """Every *At / *_at / *_since string in the sample data is an ISO-8601 time with a zone."""
+    for event in all_events():
+        for data in (event.data, *event.envelopes.values()):
+            for key, value in _strings(data):
+                if key.endswith(("At", "_at", "_since")):
+                    when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+                    assert when.tzinfo is not None, (event.name, key)
+
+
+def test_realtime_fixtures_have_the_realtime_data_shape() -> None:
+    """OFAuth Realtime data is {connection, environment, eventBody} with a conn_ id."""
+    realtime = [e for e in all_events() if e.name.startswith("realtime.")]
+    assert len(realtime) == 11
+    for event in realtime:
+        assert set(event.data) == {"connection", "environment", "eventBody"}
+        assert event.data["connection"]["id"].startswith("conn_")
+        assert event.data["environment"] in ("live", "test", "sandbox")
+
+
+@pytest.mark.parametrize("event", all_events(), ids=lambda e: f"{e.provider}/{e.name}")
+def test_every_event_builds_and_encodes_in_every_envelope(event: EventType) -> None:
+    """build_payload works for each envelope variant of the provider and encodes to JSON."""
+    stamp = Stamp("evt_01JD7Y3Z8Q5V6W7X8Y9Z0A1B2C", 1795000000.0)
+    for variant in ENVELOPES[event.provider]:
+        payload = build_payload(event, stamp, envelope=variant)
+        assert json.loads(encode(payload)) == payload
+        assert event.name in payload.values()
+        assert event.data_for(variant) in payload.values()
+
+
+def test_find_suggests_close_names_for_a_typo() -> None:
+    """An unknown event name fails with the close catalogue names as the hint."""
+    with pytest.raises(InputError) as caught:
+        find("subscriber.nwe")
+    assert caught.value.hint is not None and "subscriber.new" in caught.value.hint
+
+
+def test_each_event_name_belongs_to_one_provider() -> None:
+    """No name is shared across providers, so a name alone selects its provider."""
+    assert all(provider_of(e.name) == e.provider for e in all_events())
+
+
+def test_docs_events_md_lists_the_current_catalogue() -> None:
+    """docs/events.md's generated tables match the fixtures (fix: python scripts/events_doc.py)."""
+    script = runpy.run_path(str(ROOT / "scripts" / "events_doc.py"))
+    text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
+    assert script["regenerated"](text) == text
+    assert all(f"`{name}`" in text for name in LABEL_NAMES.values())

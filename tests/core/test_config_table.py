@@ -1,0 +1,68 @@
+"""Dotted-key get / set / unset on the config table, and which keys are secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from ofevents_cli.core.config_table import (
+    KNOWN_KEYS,
+    get_key,
+    is_secret,
+    leaves,
+    set_key,
+    unset_key,
+)
+from ofevents_cli.errors import InputError
+from ofevents_cli.shells.config import SECRET_ENV
+
+TABLE = {"eventbus": {"url": "ws://localhost:8765"}, "secrets": {"ofapi": "s1"}}
+
+
+def test_set_creates_tables_and_leaves_the_input_alone() -> None:
+    """Setting a nested key builds the tables and returns a new table."""
+    result = set_key(TABLE, "ngrok.authtoken", "tok")
+    assert result["ngrok"] == {"authtoken": "tok"}
+    assert "ngrok" not in TABLE
+
+
+def test_get_returns_values_tables_or_none() -> None:
+    """A dotted key finds a value, a sub-table, or None when absent."""
+    assert get_key(TABLE, "eventbus.url") == "ws://localhost:8765"
+    assert get_key(TABLE, "secrets") == {"ofapi": "s1"}
+    assert get_key(TABLE, "eventbus.url.deeper") is None
+    assert get_key(TABLE, "ngrok.authtoken") is None
+
+
+def test_unset_prunes_emptied_tables_and_reports_absence() -> None:
+    """Removing the last key of a table removes the table; a missing key changes nothing."""
+    assert unset_key(TABLE, "secrets.ofapi") == ({"eventbus": {"url": "ws://localhost:8765"}},
+                                                 True)
+    assert unset_key(TABLE, "secrets.ofauth") == (TABLE, False)
+    assert unset_key(TABLE, "eventbus.url.x") == (TABLE, False)
+    assert unset_key({"a": {"b": {"c": 1}}}, "a.b.c") == ({}, True)
+
+
+@pytest.mark.parametrize("key", ["", "a..b", "a b", ".a", "a.", "ä"])
+def test_malformed_keys_are_input_errors(key: str) -> None:
+    """Keys must be dotted names of letters, digits, _ and -."""
+    with pytest.raises(InputError):
+        get_key(TABLE, key)
+
+
+def test_leaves_flatten_to_dotted_keys_in_order() -> None:
+    """Nested tables flatten to sorted (dotted key, value) pairs."""
+    assert list(leaves(TABLE)) == [("eventbus.url", "ws://localhost:8765"),
+                                   ("secrets.ofapi", "s1")]
+
+
+def test_secret_keys_are_recognised() -> None:
+    """Known secrets, anything under secrets., and token/key-like names count as secret."""
+    assert is_secret("eventbus.api_key") and is_secret("secrets.custom")
+    assert is_secret("other.password") and is_secret("x.refresh_token")
+    assert not is_secret("eventbus.url") and not is_secret("listen.max_events")
+
+
+def test_known_secret_keys_match_the_env_vars_the_shell_reads() -> None:
+    """secrets.<provider> documents the same env var that shells.config reads."""
+    assert {k: v.env for k, v in KNOWN_KEYS.items() if k.startswith("secrets.")} == {
+        f"secrets.{provider}": env for provider, env in SECRET_ENV.items()}
