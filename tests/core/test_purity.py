@@ -27,5 +27,6 @@ def test_core_module_is_pure(module: Path) -> None:
             assert name.split(".")[0] not in FORBIDDEN_MODULES, f"{module.name} imports {name}"
             assert not name.startswith(("ofevents_cli.shells", "ofevents_cli.render",
                                         "ofevents_cli.cli")), f"{module.name} imports {name}"
-        if isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_CALLS:
-            raise AssertionError(f"{module.name} calls .{node.attr} (pass it in instead)")
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr in FORBIDDEN_CALLS):
+            raise AssertionError(f"{module.name} calls .{node.func.attr} (pass it in instead)")
