@@ -46,14 +46,10 @@ def events(
     """List every event type: name, provider, one-line description."""
     if ctx.invoked_subcommand is not None:
         return
-    from ofevents_cli.core.catalogue import PROVIDERS, all_events
-    from ofevents_cli.errors import InputError
+    from ofevents_cli.core import catalogue
     from ofevents_cli.render.output import console, emit_json
 
-    if provider is not None and provider not in PROVIDERS:
-        raise InputError(f"unknown provider {provider!r}",
-                         f"use one of: {', '.join(PROVIDERS)} (--provider)")
-    listed = [e for e in all_events() if provider in (None, e.provider)]
+    listed = catalogue.events(provider)
     if json_lines:
         for event in listed:
             emit_json({"name": event.name, "provider": event.provider,

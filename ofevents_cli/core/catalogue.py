@@ -17,7 +17,7 @@ from typing import Any
 
 from ofevents_cli.errors import InputError
 
-__all__ = ["PROVIDERS", "EventType", "all_events", "find", "provider_of"]
+__all__ = ["PROVIDERS", "EventType", "all_events", "events", "find", "provider_of"]
 
 PROVIDERS = ("ofapi", "onlyfansapi", "ofauth", "eventbus")
 
@@ -68,13 +68,18 @@ def provider_of(name: str) -> str | None:
     return owners.pop() if len(owners) == 1 else None
 
 
-def find(name: str, provider: str | None = None) -> EventType:
-    """Look an event type up; InputError with the close matches and a hint if unknown."""
+def events(provider: str | None = None) -> list[EventType]:
+    """Every event type, or one provider's; InputError for an unknown provider."""
     if provider is not None and provider not in PROVIDERS:
         raise InputError(
             f"unknown provider {provider!r}", f"use one of: {', '.join(PROVIDERS)} (--provider)"
         )
-    matches = [e for e in all_events() if e.name == name and provider in (None, e.provider)]
+    return [e for e in all_events() if provider in (None, e.provider)]
+
+
+def find(name: str, provider: str | None = None) -> EventType:
+    """Look an event type up; InputError with the close matches and a hint if unknown."""
+    matches = [e for e in events(provider) if e.name == name]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
@@ -83,7 +88,7 @@ def find(name: str, provider: str | None = None) -> EventType:
                          "choose one with --provider")
     import difflib
 
-    names = sorted({e.name for e in all_events() if provider in (None, e.provider)})
+    names = sorted({e.name for e in events(provider)})
     close = difflib.get_close_matches(name, names, n=3)
     where = f" for provider {provider}" if provider else ""
     hint = f"did you mean {', '.join(close)}? " if close else ""
