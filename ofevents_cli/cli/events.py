@@ -91,14 +91,21 @@ def show(
         typer.Option("--envelope", help="The provider's envelope variant (ofapi: integration, "
                      "reference; ofauth: docs, sdk). Default: the provider's first."),
     ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Print the exact compact bytes trigger sends.")
+    ] = False,
 ) -> None:
-    """Print the sample payload exactly as `ofevents trigger` would send it (fresh id and time)."""
+    """Print the sample payload as `ofevents trigger` would send it (fresh id and time)."""
     import json
+    import sys
 
     from ofevents_cli.core.catalogue import find
-    from ofevents_cli.core.payloads import Stamp, build_payload
+    from ofevents_cli.core.payloads import Stamp, build_payload, encode
     from ofevents_cli.shells.clock import new_id, now
 
     event = find(name, provider)
     payload = build_payload(event, Stamp(new_id("evt"), now()), envelope=envelope)
-    print(json.dumps(payload, indent=2, ensure_ascii=False))
+    if raw:
+        sys.stdout.buffer.write(encode(payload) + b"\n")
+    else:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))

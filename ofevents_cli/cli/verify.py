@@ -50,6 +50,7 @@ def verify(
     ] = False,
 ) -> None:
     """Verify captured deliveries' signatures offline (exit 1 if any is invalid)."""
+    from ofevents_cli.errors import InputError
     from ofevents_cli.render.verdicts import VerdictRenderer
     from ofevents_cli.shells.verification import (
         Keyring,
@@ -59,6 +60,14 @@ def verify(
         moment,
     )
 
+    if provider not in ("auto", "ofapi", "onlyfansapi", "ofauth"):
+        raise InputError(f"unknown provider {provider!r} for verify",
+                         "use --provider auto, ofapi, onlyfansapi or ofauth")
+    if body is not None and captures:
+        raise InputError("give capture files or --body, not both",
+                         "verify one raw delivery with --body FILE --header 'Name: value'")
+    if header and body is None:
+        raise InputError("--header goes with --body", "add --body FILE (- for stdin)")
     chosen = None if provider == "auto" else provider
     keys = Keyring.load(secret, chosen)
     settings = Settings(chosen, tolerance, moment(now), explain)
@@ -67,14 +76,12 @@ def verify(
     elif captures:
         items = check_captures(captures, keys, settings)
     else:
-        from ofevents_cli.errors import InputError
-
         raise InputError("nothing to verify",
                          "name capture files (- for stdin), or give --body FILE with --header")
     import sys
 
     live = sys.stdout.isatty() or "-" in (captures or []) or body == "-"
-    renderer = VerdictRenderer(json_lines, explain, keys.shown(), live)
+    renderer = VerdictRenderer(json_lines, explain, live, len(captures or []))
     for item in items:
         renderer.show(item)
     renderer.summary()

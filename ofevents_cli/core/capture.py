@@ -151,7 +151,8 @@ def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVe
         return None, None
     resp = record.get("response")
     if isinstance(resp, dict) and isinstance(resp.get("status"), int):
-        response = CaptureResponse(resp["status"], float(resp.get("ms") or 0.0))
+        ms = resp.get("ms")
+        response = CaptureResponse(resp["status"], ms if isinstance(ms, (int, float)) else 0.0)
     ver = record.get("verification")
     if isinstance(ver, dict) and isinstance(ver.get("valid"), bool):
         verification = CaptureVerification(ver.get("scheme"), ver["valid"], ver.get("reason"))
@@ -166,6 +167,8 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
         return CaptureProblem(line, "not valid UTF-8")
+    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
+        return CaptureProblem(line, f"not readable JSON ({type(exc).__name__})")
     if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
     try:
@@ -198,6 +201,9 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
 def read_captures(lines: Iterable[str | bytes]) -> Iterator[Capture | CaptureProblem]:
     """Stream records from lines of a capture file; blank lines are skipped silently."""
     for number, text in enumerate(lines, start=1):
+        if number == 1:  # an editor may have saved the file with a byte-order mark
+            text = (text.removeprefix(b"\xef\xbb\xbf") if isinstance(text, bytes)
+                    else text.removeprefix("\ufeff"))
         if text.strip():
             yield parse_capture(text, number)
 

@@ -76,7 +76,8 @@ def _body_variants(body: bytes) -> Iterator[Variant]:
 def _key_variants(scheme: str, secret: str) -> Iterator[Variant]:
     bare = secret.removeprefix("whsec_")
     if scheme in ("svix", "standard-webhooks"):
-        yield "secret_encoding", "whole `whsec_…` string as the key", secret.encode(), (
+        whole = "whole `whsec_…` string" if bare != secret else "secret as text, not base64"
+        yield "secret_encoding", f"{whole} as the key", secret.encode(), (
             "the signer used the secret as text: strip `whsec_` and base64-decode the rest"
         )
         if bare != secret:
@@ -106,8 +107,9 @@ def diagnose(
 ) -> list[Cause]:
     """The causes tried for a failed verdict; a matched one is the explanation."""
     scheme = verdict.scheme
-    if verdict.valid or scheme is None or verdict.reason in (None, Reason.MISSING_HEADER,
-                                                             Reason.MALFORMED_HEADER):
+    if verdict.valid or scheme is None or verdict.reason in (
+        None, Reason.MISSING_HEADER, Reason.MALFORMED_HEADER, Reason.BAD_SECRET
+    ):  # nothing to try: the verdict's detail already says what is missing
         return []
     if verdict.reason is Reason.TIMESTAMP_OUTSIDE_TOLERANCE and verdict.timestamp is not None:
         skew = now - verdict.timestamp

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -95,11 +96,17 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
         raise InputError(f"--set {text!r} is not PATH=VALUE", "example: --set data.amount=25")
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
+    try:  # NaN and Infinity would make the payload invalid JSON: they stay strings
+        value: Any = json.loads(raw, parse_constant=_reject)
+    except (ValueError, RecursionError):
+        value = raw
+    if isinstance(value, float) and not math.isfinite(value):  # 1e400
         value = raw
     return path.strip(), value
+
+
+def _reject(name: str) -> Any:
+    raise ValueError(name)
 
 
 def _segments(path: str) -> list[str | int]:

@@ -99,6 +99,7 @@ class Verdict(NamedTuple):
     received: tuple[str, ...] = ()
     timestamp: int | None = None
     msg_id: str | None = None
+    secret: int | None = None  # index of the secret that matched, or that `expected` used
 
 
 class _Malformed(ValueError):
@@ -192,6 +193,7 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
     if msg_id is None or ts_raw is None or sig_raw is None:
         found = ((id_name, msg_id), (ts_name, ts_raw), (sig_name, sig_raw))
         raise KeyError(", ".join(name for name, value in found if value is None))
+    msg_id = msg_id.strip()
     tokens = tuple([t[3:] for t in sig_raw.split() if t[:3] == "v1," and len(t) > 3])
     if not tokens:
         raise _Malformed(f"{sig_name} has no `v1,<base64>` token")
@@ -237,12 +239,16 @@ def signature_matches(scheme: str, macs: Sequence[bytes], candidates: Sequence[s
     Every comparison is constant-time and all are made, so timing does not tell which matched.
     """
     encodings = [_encode(scheme, mac).encode() for mac in macs]
+    alternates = []
     if scheme == "ofauth-signature":  # the docs do not say hex or base64: accept both
-        encodings += [base64.b64encode(mac) for mac in macs]
+        alternates = [base64.b64encode(mac) for mac in macs]
     found = False
     for candidate in candidates:
         given = candidate.encode()
+        hex_given = given.lower() if scheme == "ofauth-signature" else given
         for encoded in encodings:
+            found |= hmac.compare_digest(encoded, hex_given)
+        for encoded in alternates:
             found |= hmac.compare_digest(encoded, given)
     return found
 
@@ -277,19 +283,26 @@ def verify(
         return Verdict(scheme, False, reason, detail, content, expected, parts.signatures,
                        parts.timestamp, parts.msg_id)
 
-    if not secrets:
-        return failed(Reason.BAD_SECRET, "no secret to verify with")
-    try:
-        macs = [digest(scheme_key(scheme, secret), content) for secret in secrets]
-    except ValueError as exc:
-        return failed(Reason.BAD_SECRET, str(exc))
-    expected = _encode(scheme, macs[0])
-    if not signature_matches(scheme, macs, parts.signatures):
-        return failed(Reason.MISMATCH, "signature does not match", expected)
+    # a secret that cannot key this scheme (say a hex provider's secret tried on a Svix
+    # delivery during rotation) is skipped; bad_secret only when no secret is usable
+    usable: list[tuple[int, bytes]] = []
+    problem = "no secret to verify with"
+    for index, secret in enumerate(secrets):
+        try:
+            usable.append((index, digest(scheme_key(scheme, secret), content)))
+        except ValueError as exc:
+            problem = str(exc)
+    if not usable:
+        return failed(Reason.BAD_SECRET, problem)
+    matched = [(i, mac) for i, mac in usable if signature_matches(scheme, [mac], parts.signatures)]
+    index, mac = matched[0] if matched else usable[0]
+    expected = _encode(scheme, mac)
+    if not matched:
+        return failed(Reason.MISMATCH, "signature does not match", expected)._replace(secret=index)
     if parts.timestamp is not None and abs(now - parts.timestamp) > tolerance:
         skew = now - parts.timestamp
         detail = f"timestamp is {abs(skew):.0f} s {'old' if skew > 0 else 'in the future'}"
         return failed(Reason.TIMESTAMP_OUTSIDE_TOLERANCE, f"{detail} (tolerance {tolerance} s)",
-                      expected)
+                      expected)._replace(secret=index)
     return Verdict(scheme, True, None, "", content, expected, parts.signatures, parts.timestamp,
-                   parts.msg_id)
+                   parts.msg_id, index)

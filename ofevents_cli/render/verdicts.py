@@ -8,7 +8,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ofevents_cli.core.masking import mask
 from ofevents_cli.errors import ExitCode
 from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control, shorten
@@ -48,11 +47,11 @@ class Tally:
 class VerdictRenderer:
     """Writes each result as it comes (streaming), then a summary on stderr."""
 
-    def __init__(self, json_lines: bool, explain: bool, secrets: list[str], live: bool) -> None:
+    def __init__(self, json_lines: bool, explain: bool, live: bool, sources: int = 1) -> None:
         self.json_lines = json_lines
         self.live = live  # flush every line (a terminal, or input still arriving on stdin)
         self.explain = explain
-        self.first_secret = mask(secrets[0]) if secrets else None
+        self.sources = sources  # name the file on each line when there are several
         self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         self.tally = Tally()
 
@@ -85,6 +84,7 @@ class VerdictRenderer:
         verdict = item.verdict  # the common case, formatted directly: it runs per delivery
         reason = verdict.reason
         return (f'{{"id": {_ENCODE(item.id)}, "line": {_num(item.line)}, '
+                f'"source": {_ENCODE(item.source)}, '
                 f'"provider": {_opt(item.provider)}, "scheme": {_opt(verdict.scheme)}, '
                 f'"valid": {"true" if verdict.valid else "false"}, '
                 f'"reason": {_opt(reason.value if reason else None)}, '
@@ -95,6 +95,7 @@ class VerdictRenderer:
         record: dict[str, Any] = {
             "id": item.id,
             "line": item.line,
+            "source": item.source,
             "provider": item.provider,
             "scheme": verdict.scheme,
             "valid": verdict.valid,
@@ -118,6 +119,8 @@ class VerdictRenderer:
         mark = (_colour(self.colour, "32", "✔ valid  ") if verdict.valid
                 else _colour(self.colour, "31", "✘ invalid"))
         where = f"line {item.line}" if item.line else item.source
+        if self.sources > 1 and item.line:
+            where = f"{item.source}:{item.line}"
         scheme = verdict.scheme or "-"
         text = f"{mark}  {where:<9} {escape_control(item.id)}  {scheme}"
         if not verdict.valid and verdict.reason:
@@ -130,15 +133,16 @@ class VerdictRenderer:
         if verdict.signed is not None:
             rows.append(("signed", escape_control(shorten(_text(verdict.signed) or "", 160))))
         if verdict.expected is not None:
-            rows.append(("expected", f"{verdict.expected}  (secret {self.first_secret})"))
-        rows.extend(("received", sig) for sig in verdict.received)
+            rows.append(("expected", f"{verdict.expected}  (secret {item.secret})"))
+        rows.extend(("received", escape_control(sig)) for sig in verdict.received)
         matched = [c for c in item.causes if c.matched]
         for cause in matched:
             rows.append(("diagnosis", f"MATCHES with {cause.tried}: {cause.advice}"))
         for cause in item.causes:
             if cause.name == "unknown":
                 rows.append(("diagnosis", cause.advice))
-        ruled_out = [c.tried for c in item.causes if not c.matched and c.name != "unknown"]
+        ruled_out = list(dict.fromkeys(
+            c.tried for c in item.causes if not c.matched and c.name != "unknown"))
         if ruled_out:
             rows.append(("ruled out", "; ".join(ruled_out)))
         return "".join(f"    {label:<10} {value}\n" for label, value in rows)
@@ -153,6 +157,8 @@ class VerdictRenderer:
         if t.unreadable:
             parts.append(f"{t.unreadable} unreadable, skipped")
         say(f"{t.valid + t.invalid} deliveries: " + ", ".join(parts))
+        if not t.valid + t.invalid + t.unreadable:
+            say("ofevents: warning: the input holds no deliveries")
 
 
 def _text(raw: bytes | None) -> str | None:

@@ -35,13 +35,19 @@ def target_url(to: str | None, default_path: str = "/webhooks") -> str:
         return DEFAULT_URL
     to = to.strip()
     if to.isdigit():
-        return f"http://localhost:{to}{default_path}"
+        to = f"localhost:{to}"
     if "://" not in to:
         to = f"http://{to}"
-    url = httpx.URL(to)
+    hint = "use a port (3000), host:port (localhost:3000) or an http(s) URL"
+    try:
+        url = httpx.URL(to)
+        port = url.port
+    except (httpx.InvalidURL, ValueError):
+        raise InputError(f"--to {to!r} is not a valid target", hint) from None
     if url.scheme not in ("http", "https") or not url.host:
-        raise InputError(f"--to {to!r} is not an http(s) target",
-                         "use a port (3000), host:port (localhost:3000) or a URL")
+        raise InputError(f"--to {to!r} is not an http(s) target", hint)
+    if port is not None and not 0 < port < 65536:
+        raise InputError(f"--to {to!r}: port {port} is out of range", hint)
     if url.raw_path in (b"", b"/") and default_path:
         url = url.copy_with(path=default_path)
     return str(url)
@@ -58,8 +64,7 @@ def describe(exc: httpx.TransportError) -> str:
         if isinstance(cause, socket.gaierror):
             return "host not found (DNS)"
         cause = cause.__cause__ or cause.__context__
-    text = str(exc) or type(exc).__name__
-    return "connection refused" if "connection attempts failed" in text else text
+    return f"cannot connect ({exc or type(exc).__name__})"
 
 
 async def send(

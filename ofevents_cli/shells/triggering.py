@@ -46,6 +46,9 @@ def read_data(source: str | None) -> dict[str, Any] | None:
     except json.JSONDecodeError as exc:
         raise InputError(f"--data {source} is not JSON ({exc.msg}, line {exc.lineno})",
                          "give a JSON object with the event's data fields") from None
+    except (ValueError, RecursionError):
+        raise InputError(f"--data {source} is not readable JSON (too large or too deep)",
+                         "give a JSON object with the event's data fields") from None
     if not isinstance(value, dict):
         raise InputError(f"--data {source} is not a JSON object", "wrap the fields in { }")
     return value
@@ -155,11 +158,15 @@ async def send_all(
 
 
 def request_text(delivery: SignedDelivery, url: str) -> str:
-    """The HTTP/1.1 request `--dry-run` shows instead of sending (LF-separated for reading)."""
+    """The HTTP/1.1 request `--dry-run` shows instead of sending (LF-separated for reading).
+
+    Built by the same httpx client setup that sends, so its added headers are shown too.
+    """
     import httpx
 
-    target = httpx.URL(url)
-    lines = [f"POST {target.raw_path.decode('ascii')} HTTP/1.1", f"Host: {target.netloc.decode()}"]
-    lines += [f"{name}: {value}" for name, value in delivery.headers]
-    lines.append(f"Content-Length: {len(delivery.body)}")
+    with httpx.Client() as client:
+        request = client.build_request("POST", url, headers=list(delivery.headers),
+                                       content=delivery.body)
+    lines = [f"POST {request.url.raw_path.decode('ascii')} HTTP/1.1"]
+    lines += [f"{name.decode()}: {value.decode()}" for name, value in request.headers.raw]
     return "\n".join(lines) + "\n\n" + delivery.body.decode("utf-8")

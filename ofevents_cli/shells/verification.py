@@ -15,6 +15,7 @@ from typing import NamedTuple
 from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
 from ofevents_cli.core.diagnosis import Cause, diagnose
 from ofevents_cli.core.headers import Headers, index_headers, parse_header_line
+from ofevents_cli.core.masking import mask
 from ofevents_cli.core.signing import SCHEMES, Verdict, detect_scheme, verify
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.clock import now
@@ -33,6 +34,7 @@ class Checked(NamedTuple):
     provider: str | None
     verdict: Verdict
     causes: tuple[Cause, ...] = ()
+    secret: str | None = None  # with --explain: the masked secret `expected` was made with
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,6 @@ class Keyring:
             names = " or ".join(SECRET_ENV[p] for p in wanted if p)
             raise InputError("no webhook secret to verify with", f"pass --secret or set {names}")
         return ring
-
-    def shown(self) -> list[str]:
-        """Every candidate secret (for masked display)."""
-        return list(self.flags) or [s for group in self.by_provider.values() for s in group]
 
     def secrets(self, provider: str | None) -> Sequence[str]:
         """The candidates for a delivery of `provider`."""
@@ -102,9 +100,11 @@ def check(
     if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
         env = SECRET_ENV.get(provider or "", "the provider's env var")
         verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set {env})")
-    causes = (tuple(diagnose(verdict, body, secrets, now, settings.tolerance))
-              if settings.explain else ())
-    return Checked(ident, line, source, provider, verdict, causes)
+    if not settings.explain:
+        return Checked(ident, line, source, provider, verdict)
+    causes = tuple(diagnose(verdict, body, secrets, now, settings.tolerance))
+    used = mask(secrets[verdict.secret]) if verdict.secret is not None else None
+    return Checked(ident, line, source, provider, verdict, causes, used)
 
 
 def moment(text: str | None) -> float | None:

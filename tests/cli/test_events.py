@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -127,3 +128,14 @@ def test_installed_entry_point_prints_the_catalogue_as_json_lines() -> None:
     names = [json.loads(line)["name"] for line in done.stdout.splitlines()]
     assert names == [e.name for e in all_events()]
     assert done.stderr == ""
+
+
+def test_show_raw_is_the_body_trigger_sends() -> None:
+    """`events show --raw` prints the compact bytes `trigger --dry-run` puts on the wire
+    (the fresh id and timestamp aside)."""
+    shown = runner.invoke(app, ["events", "show", "tip.received", "--raw"])
+    sent = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--dry-run"])
+    body = sent.stdout.split("\n\n", 1)[1].strip()
+    fresh = re.compile(r'"(id|timestamp)":"[^"]*"')
+    assert fresh.sub("", shown.stdout.strip()) == fresh.sub("", body)
+    assert shown.stdout.startswith('{"id":"evt_')

@@ -205,3 +205,29 @@ def test_non_json_data_is_exit_2(tmp_path: Path) -> None:
     data.write_text("amount: 5")
     result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--data", str(data)])
     assert result.exit_code == 2 and "is not JSON" in result.stderr
+
+
+@pytest.mark.parametrize("to", ["localhost:abc", "http://[::1", "99999", "localhost:0"])
+def test_bad_to_values_exit_2(to: str) -> None:
+    """Malformed --to values and impossible ports are input errors, not tracebacks."""
+    result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--to", to])
+    assert result.exit_code == 2 and "--to" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_set_keeps_non_finite_numbers_as_strings() -> None:
+    """--set data.amount=NaN would make invalid JSON: the value is sent as a string."""
+    result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--dry-run",
+                                 "--set", "data.amount=NaN", "--set", "data.x=1e400"])
+    data = json.loads(result.stdout.split("\n\n", 1)[1])["data"]
+    assert data["amount"] == "NaN" and data["x"] == "1e400"
+
+
+def test_data_from_stdin_and_oversized_numbers(tmp_path: Path) -> None:
+    """--data - reads stdin; a JSON number too large to read is an input error."""
+    result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--dry-run",
+                                 "--data", "-"], input='{"amount": 3}')
+    assert json.loads(result.stdout.split("\n\n", 1)[1])["data"] == {"amount": 3}
+    huge = tmp_path / "huge.json"
+    huge.write_text('{"n": ' + "9" * 5000 + "}")
+    bad = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--data", str(huge)])
+    assert bad.exit_code == 2 and "not readable JSON" in bad.stderr

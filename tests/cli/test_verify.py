@@ -162,3 +162,48 @@ def test_nothing_to_verify_is_a_usage_error() -> None:
     """No capture and no --body: exit 2 with a hint."""
     result = runner.invoke(app, ["verify", "-s", "x"])
     assert result.exit_code == 2 and "hint:" in result.stderr
+
+
+def test_explain_escapes_hostile_signatures_and_names_the_secret_used(tmp_path: Path) -> None:
+    """Control characters in received signatures are escaped; the label is the secret used."""
+    good = capture("a", "svix", SECRET)
+    hostile = [(k, "v1,\x1b]0;pwned\x07\x1b[2J") if k == "svix-signature" else (k, v)
+               for k, v in good.headers]
+    bad = Capture("b", good.received_at, "POST", "/", tuple(hostile), good.body)
+    file = write(tmp_path / "c.jsonl", good.to_json(), bad.to_json())
+    result = runner.invoke(app, ["verify", file, "-s", "ofapi-secret-long-value", "-s", SECRET,
+                                 "--explain"])
+    assert "\x1b" not in result.stdout and "\\x1b" in result.stdout
+    assert "(secret whsec_…" in result.stdout and "…lue" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--provider", "bogus"], "unknown provider"),
+        (["--body", "x.json"], "not both"),
+        (["-H", "Signature: x"], "--header goes with --body"),
+    ],
+)
+def test_conflicting_or_bad_flags_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    """A bad --provider, capture files with --body, or --header alone: exit 2 with a hint."""
+    file = write(tmp_path / "c.jsonl", capture("a", "ofapi", HEX_SECRET).to_json())
+    result = runner.invoke(app, ["verify", file, "-s", HEX_SECRET, *args])
+    assert result.exit_code == 2 and needle in result.stderr and "hint:" in result.stderr
+
+
+def test_several_files_are_told_apart(tmp_path: Path) -> None:
+    """With two captures, each result names its file (human: file:line; JSON: source)."""
+    one = write(tmp_path / "one.jsonl", capture("a", "ofapi", HEX_SECRET).to_json())
+    two = write(tmp_path / "two.jsonl", capture("b", "ofapi", HEX_SECRET).to_json())
+    human = runner.invoke(app, ["verify", one, two, "-s", HEX_SECRET])
+    assert f"{one}:1" in human.stdout and f"{two}:1" in human.stdout
+    records = runner.invoke(app, ["verify", one, two, "-s", HEX_SECRET, "--json"]).stdout
+    assert [json.loads(r)["source"] for r in records.splitlines()] == [one, two]
+
+
+def test_empty_capture_warns(tmp_path: Path) -> None:
+    """An empty capture is not silently 'all valid': a warning says nothing was verified."""
+    file = write(tmp_path / "c.jsonl")
+    result = runner.invoke(app, ["verify", file, "-s", HEX_SECRET])
+    assert "holds no deliveries" in result.stderr

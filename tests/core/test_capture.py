@@ -41,3 +41,22 @@ def test_bad_lines_are_reported_with_line_numbers_and_the_rest_read() -> None:
     assert [p.line for p in problems] == [2, 3, 4, 5, 6, 7]
     assert all(p.message for p in problems)
     assert [i.line for i in items if isinstance(i, Capture)] == [1, 9]
+
+
+def test_hostile_lines_are_problems_not_crashes() -> None:
+    """A 5000-digit number, deep nesting or a non-numeric `ms` never raises."""
+    good = Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (), b"{}").to_json()
+    odd_ms = good[:-1] + ',"response":{"status":200,"ms":"fast"}}'
+    lines = ['{"n": ' + "9" * 5000 + "}", "[" * 100_000, odd_ms, good]
+    items = list(read_captures(lines))
+    assert [type(i).__name__ for i in items] == ["CaptureProblem", "CaptureProblem",
+                                                  "Capture", "Capture"]
+    odd = items[2]
+    assert isinstance(odd, Capture) and odd.response == CaptureResponse(200, 0.0)
+
+
+def test_byte_order_mark_on_the_first_line_is_ignored() -> None:
+    """A capture saved with a UTF-8 BOM still reads from line 1."""
+    good = Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (), b"{}").to_json()
+    [item] = list(read_captures([b"\xef\xbb\xbf" + good.encode()]))
+    assert isinstance(item, Capture)

@@ -201,3 +201,19 @@ def test_arbitrary_headers_never_raise(headers: list[tuple[str, str]], secrets: 
     """Any header strings and secrets yield a verdict with a reason, never an exception."""
     verdict = verify(b"{}", headers, secrets, now=SVIX_TS)
     assert verdict.valid or verdict.reason is not None
+
+
+def test_an_unusable_secret_does_not_spoil_rotation() -> None:
+    """A secret that cannot key Svix (a hex provider's) is skipped; the good one still matches."""
+    verdict = verify(SVIX_BODY, svix_headers(), ["k", SVIX_SECRET], now=SVIX_TS)
+    assert verdict.valid and verdict.secret == 1
+
+
+def test_header_value_spacing_and_case_are_tolerated() -> None:
+    """Spaces around svix-id and upper-case hex in OFAuth-Signature still verify."""
+    headers = [("svix-id", f" {SVIX_ID} "), ("svix-timestamp", f" {SVIX_TS}"),
+               ("svix-signature", f"  {SVIX_SIG}  ")]
+    assert verify(SVIX_BODY, headers, [SVIX_SECRET], now=SVIX_TS).valid
+    [(name, value)] = sign("ofauth-signature", "sec", b"{}", msg_id="x", timestamp=1000)
+    assert verify(b"{}", [(name, value.upper().replace("T=", "t=").replace("V1=", "v1="))],
+                  ["sec"], now=1000).valid
