@@ -1,0 +1,37 @@
+"""Appending capture records: one JSON line per delivery, flushed at once so a crash loses none."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from ofevents_cli.core.capture import Capture
+from ofevents_cli.errors import InputError
+
+
+class CaptureFile:
+    """An open capture file in append mode."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self._handle = self.path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
+                             "choose another path") from None
+
+    def append(self, capture: Capture) -> None:
+        """Write one record and flush it."""
+        self._handle.write(capture.to_json() + "\n")
+        self._handle.flush()
+
+    def close(self) -> None:
+        """Flush and close."""
+        self._handle.close()
+
+    def __enter__(self) -> CaptureFile:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,407 @@
+"""The local relay behind `forward`: a small ASGI app on uvicorn that records, verifies and
+relays each delivery byte for byte to the target, and hands the caller the target's answer.
+
+It never prints: `run_relay` yields domain values (`Ready`, `Delivered`, `TargetDown`, …) for
+a renderer. Deliveries are relayed concurrently; each is captured (appended and flushed)
+before its answer goes back, so a delivery that got an answer is always on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import httpx
+import uvicorn
+
+from ofevents_cli.core.capture import (
+    Capture,
+    CaptureResponse,
+    CaptureVerification,
+    format_timestamp,
+)
+from ofevents_cli.core.signing import SCHEMES, detect_scheme, verify
+from ofevents_cli.errors import InputError
+from ofevents_cli.shells import clock
+from ofevents_cli.shells.capture_file import CaptureFile
+from ofevents_cli.shells.envelope import event_of
+from ofevents_cli.shells.health import listening, target_address
+from ofevents_cli.shells.tunnel import Tunnel, TunnelSettings, agent_missing, open_tunnel
+
+__all__ = [
+    "AgentDownloading",
+    "Delivered",
+    "Ready",
+    "RelayEvent",
+    "RelaySettings",
+    "Stopping",
+    "TargetDown",
+    "TargetUp",
+    "default_capture_path",
+    "join_url",
+    "run_relay",
+    "stop_on_signals",
+]
+
+MAX_BODY = 1024 * 1024
+TARGET_TIMEOUT = 10.0
+HEALTH_INTERVAL = 1.0
+# RFC 9110 7.6.1 hop-by-hop headers, plus the ones the next hop recomputes
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
+})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """Everything `forward` needs; `target` is a full URL whose path (if any) prefixes paths."""
+
+    target: str
+    capture: Path
+    port: int = 0
+    path: str = ""
+    secrets: tuple[str, ...] = ()
+    provider: str | None = None
+    reject_invalid: bool = False
+    max_body: int = MAX_BODY
+    timeout: float = TARGET_TIMEOUT
+    tunnel: TunnelSettings = field(default_factory=TunnelSettings)
+
+
+@dataclass(frozen=True)
+class AgentDownloading:
+    """The ngrok agent is being downloaded (first run): this can take a while."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The relay listens (and the tunnel is up): what to paste into the provider's dashboard."""
+
+    public_url: str | None
+    local_url: str
+    target: str
+    capture: Path
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One delivery handled: its verdict (None when no secret is known) and the answer."""
+
+    id: str | None
+    received_at: float
+    method: str
+    path: str
+    event: str | None
+    provider: str | None
+    valid: bool | None
+    reason: str | None
+    status: int
+    ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetDown:
+    """Nothing listens on the target: deliveries get 502 until it starts."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class TargetUp:
+    """The target accepts connections again."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Shutdown began: no new deliveries; `in_flight` are being finished."""
+
+    in_flight: int
+
+
+RelayEvent = Union[  # noqa: UP007 - a runtime alias must work on 3.10
+    AgentDownloading, Ready, Delivered, TargetDown, TargetUp, Stopping]
+
+
+def default_capture_path(now: float) -> Path:
+    """`ofevents-capture-YYYYMMDD-HHMMSS.jsonl` in the current directory: one file per run."""
+    return Path(time.strftime("ofevents-capture-%Y%m%d-%H%M%S.jsonl", time.localtime(now)))
+
+
+def join_url(target: str, prefix: str, raw_path: str) -> str:
+    """The URL a delivery goes to: target origin + target path + `--path` + the request path."""
+    url = httpx.URL(target)
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    base = url.raw_path.decode("ascii").split("?")[0].rstrip("/") + prefix.rstrip("/")
+    path, _, query = raw_path.partition("?")
+    if base and path == "/":
+        path = ""
+    full = base + path or "/"
+    return origin + full + (f"?{query}" if query else "")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `run_relay` decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Relay:
+    """The ASGI app plus the target's health watch; it reports through `queue`."""
+
+    def __init__(self, settings: RelaySettings, client: httpx.AsyncClient,
+                 capture: CaptureFile, queue: asyncio.Queue[RelayEvent]) -> None:
+        self.settings = settings
+        self.client = client
+        self.capture = capture
+        self.queue = queue
+        self.host, self.port = target_address(settings.target)
+        self.label = f"{self.host}:{self.port}"
+        self.watch: asyncio.Task[None] | None = None
+        self.in_flight = 0
+
+    async def check_target(self) -> None:
+        """Say so at once when nothing listens yet, and watch until it does."""
+        if not await listening(self.host, self.port):
+            self.target_down()
+
+    def target_down(self) -> None:
+        """Report the target down once, then poll until it answers again."""
+        if self.watch is None or self.watch.done():
+            self.queue.put_nowait(TargetDown(self.label))
+            self.watch = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while not await listening(self.host, self.port):
+            await asyncio.sleep(HEALTH_INTERVAL)
+        self.queue.put_nowait(TargetUp(self.label))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP exchange (lifespan is off; nothing else reaches here)."""
+        if scope["type"] != "http":
+            return
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = clock.now()
+        raw_headers: list[tuple[bytes, bytes]] = list(scope["headers"])
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if scope["query_string"]:
+            raw_path += "?" + scope["query_string"].decode("latin-1")
+        method = scope["method"]
+        body = await _read_body(receive, raw_headers, self.settings.max_body)
+        if body is None:
+            await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
+            self.queue.put_nowait(Delivered(None, received, method, raw_path, None, None, None,
+                                            None, 413, 0.0, "body too large"))
+            return
+        provider, valid, reason, scheme = self._verdict(body, headers, received)
+        answer_headers: RawHeaders = []
+        if self.settings.reject_invalid and valid is False:
+            status, answer, ms, error = (
+                401, b"invalid signature (ofevents forward --reject-invalid)\n", 0.0, None)
+        else:
+            status, answer_headers, answer, ms, error = await self._relay(
+                method, raw_path, raw_headers, body)
+        verification = (CaptureVerification(scheme, valid, reason) if valid is not None
+                        else None)
+        capture = Capture(
+            id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
+            path=raw_path, headers=headers, body=body, remote=_remote(scope),
+            response=CaptureResponse(status, round(ms, 2)), verification=verification)
+        self.capture.append(capture)
+        await _answer(send, status, answer_headers, answer)
+        self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
+                                        provider, valid, reason, status, ms, error))
+
+    def _verdict(self, body: bytes, headers: tuple[tuple[str, str], ...], now: float
+                 ) -> tuple[str | None, bool | None, str | None, str | None]:
+        """(provider, valid, reason, scheme); valid is None when no secret is known."""
+        settings = self.settings
+        scheme = detect_scheme(headers, settings.provider)
+        provider = SCHEMES[scheme][0] if scheme else settings.provider
+        if not settings.secrets:
+            return provider, None, None, scheme
+        verdict = verify(body, headers, settings.secrets, now=now, provider=settings.provider)
+        reason = verdict.reason.value if verdict.reason else None
+        return provider, verdict.valid, reason, verdict.scheme
+
+    async def _relay(self, method: str, raw_path: str, headers: RawHeaders, body: bytes
+                     ) -> tuple[int, RawHeaders, bytes, float, str | None]:
+        """Send to the target; its answer, or 502 (down) / 504 (too slow) from us."""
+        url = join_url(self.settings.target, self.settings.path, raw_path)
+        kept = _end_to_end(headers)
+        start = time.perf_counter()
+        try:
+            status, answer_headers, answer = await asyncio.wait_for(
+                self._exchange(method, url, kept, body), self.settings.timeout)
+        except asyncio.TimeoutError:
+            ms = (time.perf_counter() - start) * 1000
+            return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
+        except httpx.TransportError as exc:
+            ms = (time.perf_counter() - start) * 1000
+            if isinstance(exc, httpx.ConnectError):
+                self.target_down()
+            return (502, [], b"the target is unreachable (ofevents relay)\n", ms,
+                    str(exc) or type(exc).__name__)
+        return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
+
+    async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
+                        body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        # a bare Request (not client.build_request) so httpx adds no default headers
+        request = httpx.Request(method, url, headers=headers, content=body)
+        response = await self.client.send(request, stream=True)
+        try:
+            answer = b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            await response.aclose()
+        return response.status_code, _end_to_end(response.headers.raw), answer
+
+
+def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers minus hop-by-hop ones (and those the Connection header names); repeats kept."""
+    named = {token.strip().lower() for k, v in headers if k.lower() == b"connection"
+             for token in v.decode("latin-1").split(",")}
+    return [(k, v) for k, v in headers
+            if k.decode("latin-1").lower() not in HOP_BY_HOP
+            and k.decode("latin-1").lower() not in named]
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int
+                     ) -> bytes | None:
+    """The whole request body, or None once it passes `limit` (declared or streamed)."""
+    for name, value in headers:
+        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                  ) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _remote(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                         "pick another --port, or --port 0 for any free port") from exc
+    return sock
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayEvent | None:
+    """The next value, or None once `stop` is set."""
+    if stop.is_set():
+        return None
+    getter = asyncio.ensure_future(queue.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if getter in done:
+        return getter.result()
+    getter.cancel()
+    return None
+
+
+async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterator[RelayEvent]:
+    """Serve until `stop` is set; then finish in-flight deliveries and close the tunnel."""
+    logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
+    queue: asyncio.Queue[RelayEvent] = asyncio.Queue()
+    sock = _bind(settings.port)
+    port = sock.getsockname()[1]
+    capture = CaptureFile(settings.capture)
+    client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
+                               limits=httpx.Limits(max_connections=200,
+                                                   max_keepalive_connections=50))
+    relay = Relay(settings, client, capture, queue)
+    config = uvicorn.Config(relay, lifespan="off", log_config=None, access_log=False,
+                            server_header=False, date_header=False, ws="none",
+                            timeout_graceful_shutdown=int(settings.timeout) + 5)
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    tunnel: Tunnel | None = None
+    try:
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if serving.done():
+            serving.result()
+        if agent_missing(settings.tunnel):
+            yield AgentDownloading()
+        tunnel = await open_tunnel(settings.tunnel, port)
+        yield Ready(tunnel.public_url, f"http://127.0.0.1:{port}",
+                    join_url(settings.target, settings.path, "/"), settings.capture)
+        await relay.check_target()
+        while (item := await _next(queue, stop)) is not None:
+            yield item
+        yield Stopping(relay.in_flight)
+        server.should_exit = True
+        await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        while not queue.empty():
+            yield queue.get_nowait()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        if relay.watch is not None:
+            relay.watch.cancel()
+        if tunnel is not None:
+            await tunnel.close()
+        await client.aclose()
+        capture.close()
+        sock.close()
