@@ -28,7 +28,7 @@ from ofevents_cli.core.capture import (
     CaptureVerification,
     format_timestamp,
 )
-from ofevents_cli.core.signing import SCHEMES, detect_scheme, verify
+from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, verify
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import CaptureFile
@@ -80,7 +80,7 @@ class RelaySettings:
     reject_invalid: bool = False
     max_body: int = MAX_BODY
     timeout: float = TARGET_TIMEOUT
-    tunnel: TunnelSettings = field(default_factory=TunnelSettings)
+    tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
 
 
 @dataclass(frozen=True)
@@ -246,7 +246,8 @@ class Relay:
         provider = SCHEMES[scheme][0] if scheme else settings.provider
         if not settings.secrets:
             return provider, None, None, scheme
-        verdict = verify(body, headers, settings.secrets, now=now, provider=settings.provider)
+        verdict = verify(body, headers, usable_secrets(scheme, settings.secrets), now=now,
+                         scheme=scheme, provider=settings.provider)
         reason = verdict.reason.value if verdict.reason else None
         return provider, verdict.valid, reason, verdict.scheme
 
@@ -280,6 +281,19 @@ class Relay:
         finally:
             await response.aclose()
         return response.status_code, _end_to_end(response.headers.raw), answer
+
+
+def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """The secrets that can key `scheme` (a mix of providers' secrets is normal with `auto`);
+    all of them when none can, so the verdict still says `bad_secret`."""
+    usable = []
+    for secret in secrets:
+        try:
+            scheme_key(scheme or "", secret)
+        except ValueError:
+            continue
+        usable.append(secret)
+    return tuple(usable) or secrets
 
 
 def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -12,7 +12,6 @@ import contextlib
 import logging
 import os
 import re
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -78,16 +77,12 @@ def _quiet_pyngrok() -> None:
 
 
 def agent_path(settings: TunnelSettings) -> str:
-    """--ngrok-path, else PYNGROK_NGROK_PATH, else pyngrok's own place, else `ngrok` on PATH."""
+    """--ngrok-path, else PYNGROK_NGROK_PATH, else pyngrok's own copy (never PATH: pyngrok
+    installs an `ngrok` *wrapper script* there, which is not an agent)."""
     from pyngrok import conf
 
-    if settings.ngrok_path:
-        return settings.ngrok_path
-    if os.environ.get("PYNGROK_NGROK_PATH"):
-        return os.environ["PYNGROK_NGROK_PATH"]
-    if os.path.exists(conf.DEFAULT_NGROK_PATH):
-        return conf.DEFAULT_NGROK_PATH
-    return shutil.which("ngrok") or conf.DEFAULT_NGROK_PATH
+    return (settings.ngrok_path or os.environ.get("PYNGROK_NGROK_PATH")
+            or conf.DEFAULT_NGROK_PATH)
 
 
 def agent_missing(settings: TunnelSettings) -> bool:
