@@ -379,7 +379,12 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
     queue: asyncio.Queue[RelayEvent] = asyncio.Queue()
     sock = _bind(settings.port)
     port = sock.getsockname()[1]
-    capture = CaptureFile(settings.capture)
+    existed = settings.capture.exists()
+    try:
+        capture = CaptureFile(settings.capture)
+    except InputError:
+        sock.close()
+        raise
     client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
                                limits=httpx.Limits(max_connections=200,
                                                    max_keepalive_connections=50))
@@ -419,3 +424,5 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
         await client.aclose()
         capture.close()
         sock.close()
+        if not existed and settings.capture.stat().st_size == 0:
+            settings.capture.unlink()  # a run that captured nothing leaves no empty file
