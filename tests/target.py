@@ -20,7 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ofevents_cli.shells.relay import Ready, RelayEvent, RelaySettings, run_relay
+from ofevents_cli.shells.relay import Ready, RelayEvent, RelaySettings
+from ofevents_cli.shells.relay_server import run_relay
 
 T = TypeVar("T")
 FAKE_AGENT = Path(__file__).with_name("fake_ngrok.py")

@@ -68,12 +68,8 @@ def forward(
     from ofevents_cli.render.deliveries import DeliveryView
     from ofevents_cli.shells import clock
     from ofevents_cli.shells.config import resolve, secrets_for
-    from ofevents_cli.shells.relay import (
-        RelaySettings,
-        default_capture_path,
-        run_relay,
-        stop_on_signals,
-    )
+    from ofevents_cli.shells.relay import RelaySettings
+    from ofevents_cli.shells.relay_server import default_capture_path, run_relay, stop_on_signals
     from ofevents_cli.shells.sender import target_url
     from ofevents_cli.shells.tunnel import TunnelSettings
 

@@ -172,7 +172,8 @@ async def _bounded(call: Callable[[], Any], seconds: float | None, config: Pyngr
     try:
         done, _ = await asyncio.wait({future}, timeout=seconds)
     except asyncio.CancelledError:
-        _kill(config)
+        _kill(config)  # the thread then ends with pyngrok's error: expected, not reported
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
         raise
     if future in done:
         return future.result()

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -90,3 +94,25 @@ def test_no_agent_offline_exits_3_quickly_and_writes_only_in_tmp(tmp_path: Path)
     assert "install ngrok and pass --ngrok-path, or use --tunnel none" in result.stderr
     assert time.monotonic() - start < 15
     assert not (home / "ngrok").exists()
+
+
+def test_ctrl_c_while_the_agent_starts_exits_0_and_kills_it(tmp_path: Path) -> None:
+    """SIGINT while a silent agent is starting: no waiting for the deadline, exit 0, agent gone."""
+    pidfile = tmp_path / "agent.pid"
+    env = {**os.environ, "FAKE_NGROK_MODE": "silent", "FAKE_NGROK_PIDFILE": str(pidfile),
+           "OFEVENTS_TUNNEL_TIMEOUT": "30"}
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--authtoken", "t", "--capture", str(tmp_path / "c.jsonl"),
+               *ngrok_flags(tmp_path)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 15
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)  # the relay is waiting on the agent now
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert not pid_alive(int(pidfile.read_text()))
