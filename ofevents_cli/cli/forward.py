@@ -48,8 +48,9 @@ def forward(
                                                show_default=False)] = None,
     ngrok_path: Annotated[
         str | None,
-        typer.Option(help="The ngrok agent executable (default: PYNGROK_NGROK_PATH, pyngrok's "
-                     "copy, then ngrok on PATH; downloaded if none).", show_default=False),
+        typer.Option(help="The ngrok agent executable (default: PYNGROK_NGROK_PATH, else "
+                     "pyngrok's copy in ~/.config/ngrok/, downloaded on first use).",
+                     show_default=False),
     ] = None,
     ngrok_config: Annotated[str | None, typer.Option(help="ngrok config file to use.",
                                                      show_default=False)] = None,

@@ -182,7 +182,7 @@ async def _bounded(call: Callable[[], Any], seconds: float | None, config: Pyngr
         await asyncio.wait_for(future, 5)
     raise UnreachableError(
         f"the ngrok agent did not start within {seconds:g} s",
-        f"check your network; raise the deadline with {TIMEOUT_ENV}=SECONDS; {_NO_AGENT_HINT}")
+        f"check your network; raise --tunnel-timeout (or {TIMEOUT_ENV}); {_NO_AGENT_HINT}")
 
 
 async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
