@@ -7,14 +7,13 @@ Yields `Replayed` per delivery and `Skipped` per unusable line; stops with an
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
 import httpx
 
 from ofevents_cli.core.capture import Capture, CaptureProblem, read_captures
-from ofevents_cli.core.headers import Headers
 from ofevents_cli.core.signing import SCHEMES, detect_scheme, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
@@ -100,7 +99,7 @@ def resigned(capture: Capture, secrets: tuple[str, ...]) -> list[tuple[str, str]
     return [(k, v) for k, v in capture.headers if k.lower() not in names] + fresh
 
 
-def _sendable(headers: Headers) -> list[tuple[str, str]]:
+def _sendable(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
