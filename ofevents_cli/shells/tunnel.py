@@ -126,12 +126,14 @@ def translate(exc: BaseException) -> Exception:
     if isinstance(exc, PyngrokError):
         code = _code(exc)
         if code in _TOKEN_CODES:
-            return CredentialsError(f"ngrok refused the authtoken ({code}): missing or invalid",
-                                    _TOKEN_HINT)
-        label = f" ({code})" if code else ""
+            what = "no authtoken" if code == "ERR_NGROK_4018" else "the authtoken is invalid"
+            return CredentialsError(f"ngrok refused to start: {what} ({code})", _TOKEN_HINT)
         message = _clean(getattr(exc, "ngrok_error", None) or str(exc))
-        return UnreachableError(f"the ngrok agent failed{label}: {message}",
-                                f"see https://ngrok.com/docs/errors/ ; {_NO_AGENT_HINT}")
+        if code:
+            return UnreachableError(f"the ngrok agent failed ({code}): {message}",
+                                    f"see https://ngrok.com/docs/errors/{code.lower()}/ , "
+                                    "or use --tunnel none")
+        return UnreachableError(f"the ngrok agent failed: {message}", _NO_AGENT_HINT)
     return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
 
 

@@ -134,3 +134,12 @@ def test_missing_capture_file_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(tmp_path / "nope.jsonl"), "--to", "3000"])
     assert result.exit_code == 2
     assert result.stderr.startswith("ofevents: error: cannot read capture file")
+
+
+def test_capture_from_stdin(tmp_path: Path) -> None:
+    """CAPTURE `-` reads the capture from stdin."""
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", "-", "--to", target.url],
+                               input=capture_line(1, b'{"type":"x"}') + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert [r.body for r in target.requests] == [b'{"type":"x"}']
