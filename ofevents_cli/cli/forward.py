@@ -1,12 +1,109 @@
-"""`ofevents forward` (being built on its own branch)."""
+"""`ofevents forward`: a public URL (ngrok) for real deliveries, relayed to your local server."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.errors import InputError
 
 
 @guarded
-def forward() -> None:
-    """Not available yet."""
-    raise InputError("`ofevents forward` is not built yet")
+def forward(
+    to: Annotated[str, typer.Option(help="Your server: 3000, localhost:3000 or a URL (its path "
+                                    "prefixes every relayed path).", show_default=False)],
+    tunnel: Annotated[str, typer.Option(help="ngrok, or none (loopback only).")] = "ngrok",
+    port: Annotated[int, typer.Option(help="Relay port on 127.0.0.1 (0: any free port).",
+                                      min=0, max=65535)] = 0,
+    path: Annotated[str, typer.Option(help="Prefix added to every relayed path, after the "
+                                      "--to path, e.g. /webhooks.")] = "",
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", "-s", help="Webhook secret to check signatures (repeatable; "
+                     "default: the providers' env vars).", show_default=False),
+    ] = None,
+    provider: Annotated[str, typer.Option(help="auto, ofapi, onlyfansapi or ofauth.")] = "auto",
+    capture: Annotated[
+        str | None,
+        typer.Option(help="Capture file to append to (default: "
+                     "./ofevents-capture-<date>-<time>.jsonl).", show_default=False),
+    ] = None,
+    reject_invalid: Annotated[
+        bool, typer.Option("--reject-invalid", help="Answer 401 to a bad signature and do not "
+                           "relay it.")
+    ] = False,
+    max_body: Annotated[int, typer.Option(help="Largest request body in bytes (413 beyond).",
+                                          min=1)] = 1024 * 1024,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the target (504 after).",
+                                           min=0.01)] = 10.0,
+    authtoken: Annotated[
+        str | None,
+        typer.Option(help="ngrok authtoken (default: NGROK_AUTHTOKEN, the config file, or "
+                     "ngrok's own config).", show_default=False),
+    ] = None,
+    domain: Annotated[str | None, typer.Option(help="Your reserved ngrok domain.",
+                                               show_default=False)] = None,
+    region: Annotated[str | None, typer.Option(help="ngrok region (us, eu, ap, …).",
+                                               show_default=False)] = None,
+    ngrok_path: Annotated[
+        str | None,
+        typer.Option(help="The ngrok agent executable (default: PYNGROK_NGROK_PATH, else "
+                     "pyngrok's copy in ~/.config/ngrok/, downloaded on first use).",
+                     show_default=False),
+    ] = None,
+    ngrok_config: Annotated[str | None, typer.Option(help="ngrok config file to use.",
+                                                     show_default=False)] = None,
+    tunnel_timeout: Annotated[
+        float, typer.Option(envvar="OFEVENTS_TUNNEL_TIMEOUT", min=0.1,
+                            help="Seconds the ngrok agent gets to come up.")
+    ] = 20.0,
+    json_lines: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,
+) -> None:
+    """Relay real deliveries to your local server: record, verify, show each one."""
+    import asyncio
+    from pathlib import Path
+
+    from ofevents_cli.core.masking import mask
+    from ofevents_cli.errors import InputError
+    from ofevents_cli.render.deliveries import DeliveryView
+    from ofevents_cli.shells import clock
+    from ofevents_cli.shells.config import resolve, secrets_for
+    from ofevents_cli.shells.relay import RelaySettings
+    from ofevents_cli.shells.relay_server import default_capture_path, run_relay, stop_on_signals
+    from ofevents_cli.shells.sender import target_url
+    from ofevents_cli.shells.tunnel import TunnelSettings
+
+    if tunnel not in ("ngrok", "none"):
+        raise InputError(f"unknown --tunnel {tunnel!r}", "use --tunnel ngrok or --tunnel none")
+    if provider not in ("auto", "ofapi", "onlyfansapi", "ofauth"):
+        raise InputError(f"unknown --provider {provider!r}",
+                         "use auto, ofapi, onlyfansapi or ofauth")
+    if path and not path.startswith("/"):
+        path = "/" + path
+    chosen = None if provider == "auto" else provider
+    secrets = tuple(secrets_for(secret, chosen))
+    tunnel_settings = TunnelSettings(
+        kind=tunnel, authtoken=resolve(authtoken, "NGROK_AUTHTOKEN", "ngrok.authtoken"),
+        domain=domain, region=region, ngrok_path=ngrok_path, ngrok_config=ngrok_config,
+        timeout=tunnel_timeout)
+    settings = RelaySettings(
+        target=target_url(to, default_path=""),
+        capture=Path(capture) if capture else default_capture_path(clock.now()),
+        port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
+        max_body=max_body, timeout=timeout, tunnel=tunnel_settings)
+    shown = ", ".join(mask(s) for s in secrets)
+    view = DeliveryView(json_lines, f"checked with {shown}" if secrets else
+                        "not checked (pass --secret or set the provider's *_WEBHOOK_SECRET)")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        stop_on_signals(stop)
+        async for event in run_relay(settings, stop):
+            view.show(event)
+
+    try:
+        asyncio.run(main())
+    finally:
+        view.close()
+    view.summary()

@@ -1,12 +1,55 @@
-"""`ofevents replay` (being built on its own branch)."""
+"""`ofevents replay`: send captured deliveries again, as captured or freshly signed."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.errors import InputError
 
 
 @guarded
-def replay() -> None:
-    """Not available yet."""
-    raise InputError("`ofevents replay` is not built yet")
+def replay(
+    capture: Annotated[str, typer.Argument(help="Capture file (- for stdin).",
+                                           show_default=False)],
+    to: Annotated[str, typer.Option(help="Where to send: 3000, localhost:3000 or a URL; each "
+                                    "captured path+query is appended.", show_default=False)],
+    resign: Annotated[
+        bool, typer.Option("--resign", help="Replace the signature with a fresh one (new id "
+                           "and timestamp), same scheme as captured.")
+    ] = False,
+    secret: Annotated[
+        list[str] | None,
+        typer.Option("--secret", "-s", help="Signing secret for --resign (default: the "
+                     "provider's env var).", show_default=False),
+    ] = None,
+    filter_: Annotated[
+        list[str] | None,
+        typer.Option("--filter", help="Only this event type (repeatable).", show_default=False),
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.",
+                                           min=0.01)] = 10.0,
+    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per delivery.")
+                          ] = False,
+) -> None:
+    """Re-send the deliveries of CAPTURE in order, byte for byte (or re-signed)."""
+    import asyncio
+
+    from ofevents_cli.render.replays import ReplayView
+    from ofevents_cli.shells.replay import ReplaySettings, read_capture_file
+    from ofevents_cli.shells.replay import replay as replay_all
+    from ofevents_cli.shells.sender import target_url
+
+    settings = ReplaySettings(target=target_url(to, default_path=""), resign=resign,
+                              secrets=tuple(secret or ()), filters=tuple(filter_ or ()),
+                              timeout=timeout)
+    view = ReplayView(json_lines)
+
+    async def main() -> None:
+        async for event in replay_all(read_capture_file(capture), settings):
+            view.show(event)
+
+    asyncio.run(main())
+    if view.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,140 @@
+"""Showing `forward`: a banner, then one row per delivery (rich), or JSON Lines with `--json`.
+
+The relay shell yields values; this module is the only place that prints them. Rows are data
+(stdout); the banner, the target's health and shutdown are conversation (stderr).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ofevents_cli.render.output import console, emit_json, say
+from ofevents_cli.render.text import escape_control, shorten
+from ofevents_cli.shells.relay import (
+    AgentDownloading,
+    Delivered,
+    Ready,
+    RelayEvent,
+    Stopping,
+    TargetDown,
+    TargetUp,
+)
+
+__all__ = ["DeliveryView", "delivery_record", "ready_record"]
+
+
+def ready_record(ready: Ready) -> dict[str, Any]:
+    """The `--json` first line (cli.md)."""
+    return {"type": "ready", "public_url": ready.public_url, "local_url": ready.local_url,
+            "target": ready.target}
+
+
+def delivery_record(delivered: Delivered) -> dict[str, Any]:
+    """The `--json` line of one delivery (cli.md)."""
+    return {"type": "delivery", "event": delivered.event, "provider": delivered.provider,
+            "valid": delivered.valid, "status": delivered.status, "ms": round(delivered.ms, 1),
+            "id": delivered.id}
+
+
+def verdict_text(delivered: Delivered) -> tuple[str, str]:
+    """(label, rich style) for the signature column."""
+    if delivered.valid is None:
+        return "unchecked", "dim"
+    if delivered.valid:
+        return "valid", "green"
+    return f"INVALID {delivered.reason or ''}".strip(), "bold red"
+
+
+def status_style(status: int) -> str:
+    """Green 2xx, yellow 3xx/4xx, red 5xx."""
+    if 200 <= status < 300:
+        return "green"
+    return "red" if status >= 500 else "yellow"
+
+
+class DeliveryView:
+    """Renders the relay's values as they come; `close` stops any spinner."""
+
+    def __init__(self, json_lines: bool, signatures: str) -> None:
+        self.json_lines = json_lines
+        self.signatures = signatures
+        self.out = console()
+        self.err = console(stderr=True)
+        self.spinner: Any = None
+        self.count = 0
+        self.capture = ""
+
+    def show(self, event: RelayEvent) -> None:
+        """Render one value from the relay."""
+        if not isinstance(event, AgentDownloading):
+            self.close()
+        if isinstance(event, AgentDownloading):
+            self.spinner = self.err.status("downloading the ngrok agent (first run only)…")
+            self.spinner.start()
+        elif isinstance(event, Ready):
+            self.ready(event)
+        elif isinstance(event, Delivered):
+            self.delivered(event)
+        elif isinstance(event, TargetDown):
+            say(f"nothing is listening on {event.target} yet: deliveries will get 502 until "
+                "it starts")
+        elif isinstance(event, TargetUp):
+            say(f"{event.target} is listening now")
+        elif isinstance(event, Stopping):
+            pending = f", finishing {event.in_flight} in flight" if event.in_flight else ""
+            say(f"stopping{pending}…")
+
+    def ready(self, ready: Ready) -> None:
+        """The banner (stderr); with --json also the `ready` line."""
+        self.capture = str(ready.capture)
+        if self.json_lines:
+            emit_json(ready_record(ready))
+        lines = ["ofevents forward is ready"]
+        if ready.public_url:
+            lines.append(f"  public URL  {ready.public_url}   <- paste into your provider's "
+                         "webhook settings (any path is relayed)")
+        else:
+            lines.append("  public URL  none (--tunnel none): only this machine can reach it")
+        lines += [f"  local URL   {ready.local_url}",
+                  f"  target      {ready.target}",
+                  f"  capture     {ready.capture}",
+                  f"  signatures  {self.signatures}",
+                  "Ctrl+C to stop."]
+        for line in lines:
+            say(line)
+        if not self.json_lines:
+            self.out.print(f"{'time':<8}  {'provider':<11}  {'event':<32}  {'signature':<28}  "
+                           f"{'status':>6}  {'ms':>8}", style="bold", markup=False)
+
+    def delivered(self, delivered: Delivered) -> None:
+        """One row (or JSON line) per delivery."""
+        self.count += 1 if delivered.id else 0
+        if self.json_lines:
+            emit_json(delivery_record(delivered))
+            return
+        from rich.text import Text
+
+        verdict, verdict_style = verdict_text(delivered)
+        event = escape_control(shorten(delivered.event or delivered.path, 32))
+        row = Text()
+        row.append(f"{time.strftime('%H:%M:%S', time.localtime(delivered.received_at))}  ")
+        row.append(f"{delivered.provider or '-':<11}  ")
+        row.append(f"{event:<32}  ")
+        row.append(f"{shorten(verdict, 28):<28}  ", style=verdict_style)
+        row.append(f"{delivered.status:>6}", style=status_style(delivered.status))
+        row.append(f"  {delivered.ms:>8.1f}")
+        if delivered.error:
+            row.append(f"  {escape_control(shorten(delivered.error, 60))}", style="dim")
+        self.out.print(row)
+
+    def close(self) -> None:
+        """Stop the download spinner if it runs."""
+        if self.spinner is not None:
+            self.spinner.stop()
+            self.spinner = None
+
+    def summary(self) -> None:
+        """The last line (stderr): how many deliveries went to which file."""
+        if self.capture:
+            say(f"stopped: {self.count} deliveries captured in {self.capture}")

@@ -1,0 +1,338 @@
+"""The relay behind `forward`: a small ASGI app that records, verifies and relays each
+delivery byte for byte to the target, and hands the caller the target's answer.
+
+It never prints: it reports domain values (`Delivered`, `TargetDown`, …) on a queue that
+`relay_server.run_relay` yields to a renderer. Deliveries are relayed concurrently; each is
+captured (appended and flushed) before its answer goes back, so an answered delivery is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar, Union
+
+import httpx
+
+from ofevents_cli.core.capture import (
+    Capture,
+    CaptureResponse,
+    CaptureVerification,
+    format_timestamp,
+)
+from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, verify
+from ofevents_cli.shells import clock
+from ofevents_cli.shells.capture_file import CaptureFile
+from ofevents_cli.shells.envelope import event_of
+from ofevents_cli.shells.health import listening, target_address
+from ofevents_cli.shells.tunnel import TunnelSettings
+
+__all__ = [
+    "HOP_BY_HOP",
+    "AgentDownloading",
+    "Delivered",
+    "Ready",
+    "Relay",
+    "RelayEvent",
+    "RelaySettings",
+    "Stopping",
+    "TargetDown",
+    "TargetUp",
+    "join_url",
+    "usable_secrets",
+]
+
+MAX_BODY = 1024 * 1024
+TARGET_TIMEOUT = 10.0
+HEALTH_INTERVAL = 1.0
+# RFC 9110 7.6.1 hop-by-hop headers, plus the ones the next hop recomputes
+HOP_BY_HOP = frozenset({
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "host", "content-length",
+    "expect",  # the relay already holds the whole body: no 100-continue with the target
+})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+RawHeaders = list[tuple[bytes, bytes]]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RelaySettings:
+    """Everything `forward` needs; `target` is a full URL whose path (if any) prefixes paths."""
+
+    target: str
+    capture: Path
+    port: int = 0
+    path: str = ""
+    secrets: tuple[str, ...] = ()
+    provider: str | None = None
+    reject_invalid: bool = False
+    max_body: int = MAX_BODY
+    timeout: float = TARGET_TIMEOUT
+    tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
+
+
+@dataclass(frozen=True)
+class AgentDownloading:
+    """The ngrok agent is being downloaded (first run): this can take a while."""
+
+
+@dataclass(frozen=True)
+class Ready:
+    """The relay listens (and the tunnel is up): what to paste into the provider's dashboard."""
+
+    public_url: str | None
+    local_url: str
+    target: str
+    capture: Path
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """One delivery handled: its verdict (None when no secret is known) and the answer."""
+
+    id: str | None
+    received_at: float
+    method: str
+    path: str
+    event: str | None
+    provider: str | None
+    valid: bool | None
+    reason: str | None
+    status: int
+    ms: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TargetDown:
+    """Nothing listens on the target: deliveries get 502 until it starts."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class TargetUp:
+    """The target accepts connections again."""
+
+    target: str
+
+
+@dataclass(frozen=True)
+class Stopping:
+    """Shutdown began: no new deliveries; `in_flight` are being finished."""
+
+    in_flight: int
+
+
+RelayEvent = Union[  # noqa: UP007 - a runtime alias must work on 3.10
+    AgentDownloading, Ready, Delivered, TargetDown, TargetUp, Stopping]
+
+
+def join_url(target: str, prefix: str, raw_path: str) -> str:
+    """The URL a delivery goes to: target origin + target path + `--path` + the request path."""
+    origin, base = _split(target, prefix)
+    path, _, query = raw_path.partition("?")
+    if base and path == "/":
+        path = ""
+    full = base + path or "/"
+    return origin + full + (f"?{query}" if query else "")
+
+
+@functools.lru_cache(maxsize=16)
+def _split(target: str, prefix: str) -> tuple[str, str]:
+    """(origin, path prefix) of a target, parsed once: httpx.URL costs ~60 µs a delivery."""
+    url = httpx.URL(target)
+    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
+    return origin, url.raw_path.decode("ascii").split("?")[0].rstrip("/") + prefix.rstrip("/")
+
+
+async def _within(seconds: float, work: Awaitable[T]) -> T:
+    """`work`, or TimeoutError after `seconds` (asyncio.timeout spares wait_for's extra task)."""
+    if sys.version_info >= (3, 11):
+        async with asyncio.timeout(seconds):
+            return await work
+    return await asyncio.wait_for(work, seconds)  # pragma: no cover - 3.10
+
+
+class Relay:
+    """The ASGI app plus the target's health watch; it reports through `queue`."""
+
+    def __init__(self, settings: RelaySettings, client: httpx.AsyncClient,
+                 capture: CaptureFile, queue: asyncio.Queue[RelayEvent]) -> None:
+        self.settings = settings
+        self.client = client
+        self.capture = capture
+        self.queue = queue
+        self.host, self.port = target_address(settings.target)
+        self.label = f"{self.host}:{self.port}"
+        self.watch: asyncio.Task[None] | None = None
+        self.in_flight = 0
+
+    async def check_target(self) -> None:
+        """Say so at once when nothing listens yet, and watch until it does."""
+        if not await listening(self.host, self.port):
+            self.target_down()
+
+    def target_down(self) -> None:
+        """Report the target down once, then poll until it answers again."""
+        if self.watch is None or self.watch.done():
+            self.queue.put_nowait(TargetDown(self.label))
+            self.watch = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while not await listening(self.host, self.port):
+            await asyncio.sleep(HEALTH_INTERVAL)
+        self.queue.put_nowait(TargetUp(self.label))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP exchange (lifespan is off; nothing else reaches here)."""
+        if scope["type"] != "http":
+            return
+        self.in_flight += 1
+        try:
+            await self._handle(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        received = clock.now()
+        raw_headers: list[tuple[bytes, bytes]] = list(scope["headers"])
+        headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers)
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        if scope["query_string"]:
+            raw_path += "?" + scope["query_string"].decode("latin-1")
+        method = scope["method"]
+        body = await _read_body(receive, raw_headers, self.settings.max_body)
+        if body is None:
+            await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
+            self.queue.put_nowait(Delivered(None, received, method, raw_path, None, None, None,
+                                            None, 413, 0.0, "body too large"))
+            return
+        provider, valid, reason, scheme = self._verdict(body, headers, received)
+        answer_headers: RawHeaders = []
+        if self.settings.reject_invalid and valid is False:
+            status, answer, ms, error = (
+                401, b"invalid signature (ofevents forward --reject-invalid)\n", 0.0, None)
+        else:
+            status, answer_headers, answer, ms, error = await self._relay(
+                method, raw_path, raw_headers, body)
+        verification = (CaptureVerification(scheme, valid, reason) if valid is not None
+                        else None)
+        capture = Capture(
+            id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
+            path=raw_path, headers=headers, body=body, remote=_remote(scope),
+            response=CaptureResponse(status, round(ms, 2)), verification=verification)
+        self.capture.append(capture)
+        await _answer(send, status, answer_headers, answer)
+        self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
+                                        provider, valid, reason, status, ms, error))
+
+    def _verdict(self, body: bytes, headers: tuple[tuple[str, str], ...], now: float
+                 ) -> tuple[str | None, bool | None, str | None, str | None]:
+        """(provider, valid, reason, scheme); valid is None when no secret is known."""
+        settings = self.settings
+        scheme = detect_scheme(headers, settings.provider)
+        provider = SCHEMES[scheme][0] if scheme else settings.provider
+        if not settings.secrets:
+            return provider, None, None, scheme
+        verdict = verify(body, headers, usable_secrets(scheme, settings.secrets), now=now,
+                         scheme=scheme, provider=settings.provider)
+        reason = verdict.reason.value if verdict.reason else None
+        return provider, verdict.valid, reason, verdict.scheme
+
+    async def _relay(self, method: str, raw_path: str, headers: RawHeaders, body: bytes
+                     ) -> tuple[int, RawHeaders, bytes, float, str | None]:
+        """Send to the target; its answer, or 502 (down) / 504 (too slow) from us."""
+        url = join_url(self.settings.target, self.settings.path, raw_path)
+        kept = _end_to_end(headers)
+        start = time.perf_counter()
+        try:
+            status, answer_headers, answer = await _within(
+                self.settings.timeout, self._exchange(method, url, kept, body))
+        except asyncio.TimeoutError:
+            ms = (time.perf_counter() - start) * 1000
+            return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
+        except httpx.TransportError as exc:
+            ms = (time.perf_counter() - start) * 1000
+            if isinstance(exc, httpx.ConnectError):
+                self.target_down()
+            return (502, [], b"the target is unreachable (ofevents relay)\n", ms,
+                    str(exc) or type(exc).__name__)
+        return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
+
+    async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
+                        body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        # a bare Request (not client.build_request) so httpx adds no default headers
+        request = httpx.Request(method, url, headers=headers, content=body)
+        response = await self.client.send(request, stream=True)
+        try:
+            answer = b"".join([chunk async for chunk in response.aiter_raw()])
+        finally:
+            await response.aclose()
+        return response.status_code, _end_to_end(response.headers.raw), answer
+
+
+def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:
+    """The secrets that can key `scheme` (a mix of providers' secrets is normal with `auto`);
+    all of them when none can, so the verdict still says `bad_secret`."""
+    usable = []
+    for secret in secrets:
+        try:
+            scheme_key(scheme or "", secret)
+        except ValueError:
+            continue
+        usable.append(secret)
+    return tuple(usable) or secrets
+
+
+def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Headers minus hop-by-hop ones (and those the Connection header names); repeats kept."""
+    named = {token.strip().lower() for k, v in headers if k.lower() == b"connection"
+             for token in v.decode("latin-1").split(",")}
+    return [(k, v) for k, v in headers
+            if k.decode("latin-1").lower() not in HOP_BY_HOP
+            and k.decode("latin-1").lower() not in named]
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int
+                     ) -> bytes | None:
+    """The whole request body, or None once it passes `limit` (declared or streamed)."""
+    for name, value in headers:
+        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
+            return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
+                  ) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _remote(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None

@@ -1,0 +1,167 @@
+"""Running the relay: uvicorn on 127.0.0.1, the tunnel in front, a clean stop behind.
+
+`run_relay` yields the relay's values in order (`AgentDownloading`, `Ready`, then `Delivered`,
+`TargetDown`/`TargetUp`, `Stopping`); on stop it stops accepting, finishes in-flight
+deliveries, closes the tunnel, and leaves no empty capture file behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from ofevents_cli.errors import InputError
+from ofevents_cli.shells.capture_file import CaptureFile
+from ofevents_cli.shells.relay import (
+    AgentDownloading,
+    Ready,
+    Relay,
+    RelayEvent,
+    RelaySettings,
+    Stopping,
+    join_url,
+)
+from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
+
+__all__ = ["default_capture_path", "run_relay", "stop_on_signals"]
+
+
+def default_capture_path(now: float) -> Path:
+    """`ofevents-capture-YYYYMMDD-HHMMSS.jsonl` in the current directory: one file per run."""
+    return Path(time.strftime("ofevents-capture-%Y%m%d-%H%M%S.jsonl", time.localtime(now)))
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: `run_relay` decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _bind(port: int) -> socket.socket:
+    # proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
+    # without it Nagle + delayed ACK add 40 ms to every answer
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
+                         "pick another --port, or --port 0 for any free port") from exc
+    return sock
+
+
+def _absent_sniffio_fails_fast() -> None:
+    """httpcore tries `import sniffio` for every lock it makes; without sniffio installed (anyio
+    >= 4.11 dropped it) each failed import walks sys.path: a third of the relay's CPU. Marking it
+    absent makes that import fail at once (encode/httpcore#1103); installed, it is left alone."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayEvent | None:
+    """The next value, or None once `stop` is set."""
+    if stop.is_set():
+        return None
+    getter = asyncio.ensure_future(queue.get())
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if getter in done:
+        return getter.result()
+    getter.cancel()
+    return None
+
+
+async def _unless_stopped(opening: Awaitable[Tunnel], stop: asyncio.Event) -> Tunnel | None:
+    """The opened tunnel, or None when Ctrl+C came first (the opening is cancelled: the agent
+    is killed)."""
+    task = asyncio.ensure_future(opening)
+    stopper = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterator[RelayEvent]:
+    """Serve until `stop` is set; then finish in-flight deliveries and close the tunnel."""
+    logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
+    _absent_sniffio_fails_fast()
+    queue: asyncio.Queue[RelayEvent] = asyncio.Queue()
+    sock = _bind(settings.port)
+    port = sock.getsockname()[1]
+    existed = settings.capture.exists()
+    try:
+        capture = CaptureFile(settings.capture)
+    except InputError:
+        sock.close()
+        raise
+    client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
+                               limits=httpx.Limits(max_connections=200,
+                                                   max_keepalive_connections=50))
+    relay = Relay(settings, client, capture, queue)
+    config = uvicorn.Config(relay, lifespan="off", log_config=None, access_log=False,
+                            server_header=False, date_header=False, ws="none",
+                            timeout_graceful_shutdown=int(settings.timeout) + 5)
+    server = _Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    tunnel: Tunnel | None = None
+    try:
+        while not server.started and not serving.done():
+            await asyncio.sleep(0.01)
+        if serving.done():
+            serving.result()
+        if agent_missing(settings.tunnel):
+            yield AgentDownloading()
+        tunnel = await _unless_stopped(open_tunnel(settings.tunnel, port), stop)
+        if tunnel is None:
+            return
+        yield Ready(tunnel.public_url, f"http://127.0.0.1:{port}",
+                    join_url(settings.target, settings.path, "/"), settings.capture)
+        await relay.check_target()
+        while (item := await _next(queue, stop)) is not None:
+            yield item
+        yield Stopping(relay.in_flight)
+        server.should_exit = True
+        await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        while not queue.empty():
+            yield queue.get_nowait()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        if relay.watch is not None:
+            relay.watch.cancel()
+        if tunnel is not None:
+            await tunnel.close()
+        await client.aclose()
+        capture.close()
+        sock.close()
+        if not existed and settings.capture.stat().st_size == 0:
+            settings.capture.unlink()  # a run that captured nothing leaves no empty file

@@ -1,0 +1,218 @@
+"""Public tunnels in front of the local relay: ngrok through pyngrok, or none.
+
+pyngrok is synchronous and its startup can hang on a silent agent (its deadline is only
+checked between log lines), so every call runs in a thread under our own deadline, and the
+agent is killed when the deadline expires. Errors become exit codes with a hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ofevents_cli.errors import CredentialsError, InputError, UnreachableError
+
+if TYPE_CHECKING:
+    from pyngrok.conf import PyngrokConfig
+
+__all__ = ["NoTunnel", "Tunnel", "TunnelSettings", "agent_missing", "open_tunnel"]
+
+DEFAULT_TIMEOUT = 20.0
+TIMEOUT_ENV = "OFEVENTS_TUNNEL_TIMEOUT"
+TUNNEL_NAME = "ofevents-relay"
+_TOKEN_CODES = ("ERR_NGROK_4018", "ERR_NGROK_105", "ERR_NGROK_107")
+_TOKEN_HINT = (
+    "get your authtoken at https://dashboard.ngrok.com/get-started/your-authtoken, then run "
+    "`ngrok config add-authtoken TOKEN`, set NGROK_AUTHTOKEN, or pass --authtoken "
+    "(or use --tunnel none)"
+)
+_NO_AGENT_HINT = "install ngrok and pass --ngrok-path, or use --tunnel none"
+
+
+@dataclass(frozen=True)
+class TunnelSettings:
+    """How to open the tunnel; `kind` is `ngrok` or `none`."""
+
+    kind: str = "ngrok"
+    authtoken: str | None = None
+    domain: str | None = None
+    region: str | None = None
+    ngrok_path: str | None = None
+    ngrok_config: str | None = None
+    timeout: float = DEFAULT_TIMEOUT
+
+
+class Tunnel(Protocol):
+    """An open tunnel: its public URL (None without one) and how to close it."""
+
+    public_url: str | None
+
+    async def close(self) -> None:
+        """Take the tunnel down; never raises."""
+
+
+class NoTunnel:
+    """`--tunnel none`: the relay is only reachable on loopback (tests, your own tunnel)."""
+
+    public_url: str | None = None
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
+
+def _quiet_pyngrok() -> None:
+    """No pyngrok log lines or download progress on our terminal: we print our own."""
+    from pyngrok import installer
+
+    logger = logging.getLogger("pyngrok")
+    logger.addHandler(logging.NullHandler())
+    logger.propagate = False
+    installer._print_progress_enabled = False
+
+
+def agent_path(settings: TunnelSettings) -> str:
+    """--ngrok-path, else PYNGROK_NGROK_PATH, else pyngrok's own copy (never PATH: pyngrok
+    installs an `ngrok` *wrapper script* there, which is not an agent)."""
+    from pyngrok import conf
+
+    return (settings.ngrok_path or os.environ.get("PYNGROK_NGROK_PATH")
+            or conf.DEFAULT_NGROK_PATH)
+
+
+def agent_missing(settings: TunnelSettings) -> bool:
+    """True when opening an ngrok tunnel will first download the agent (a slow first run)."""
+    return settings.kind == "ngrok" and not os.path.exists(agent_path(settings))
+
+
+def _config(settings: TunnelSettings) -> PyngrokConfig:
+    """A fresh config per run (never pyngrok's import-time default)."""
+    from pyngrok.conf import PyngrokConfig
+
+    return PyngrokConfig(
+        ngrok_path=agent_path(settings),
+        config_path=settings.ngrok_config,
+        auth_token=settings.authtoken or None,
+        region=settings.region,
+        monitor_thread=False,
+        startup_timeout=max(1, int(settings.timeout)),
+    )
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.replace("\\n", " ").split())
+
+
+def _code(exc: BaseException) -> str | None:
+    code = getattr(exc, "ngrok_error_code", None)
+    if code:
+        return str(code)
+    match = re.search(r"ERR_NGROK_\d+", f"{exc} {getattr(exc, 'body', '')}")
+    return match.group(0) if match else None
+
+
+def translate(exc: BaseException) -> Exception:
+    """A pyngrok failure as our error: no agent -> 3, authtoken -> 4, other agent trouble -> 3."""
+    from pyngrok.exception import PyngrokError, PyngrokNgrokInstallError
+
+    if isinstance(exc, PyngrokNgrokInstallError):
+        return UnreachableError(f"the ngrok agent is not installed and could not be downloaded "
+                                f"({_clean(str(exc))})", _NO_AGENT_HINT)
+    if isinstance(exc, PyngrokError):
+        code = _code(exc)
+        if code in _TOKEN_CODES:
+            what = "no authtoken" if code == "ERR_NGROK_4018" else "the authtoken is invalid"
+            return CredentialsError(f"ngrok refused to start: {what} ({code})", _TOKEN_HINT)
+        message = _clean(getattr(exc, "ngrok_error", None) or str(exc))
+        if code:
+            return UnreachableError(f"the ngrok agent failed ({code}): {message}",
+                                    f"see https://ngrok.com/docs/errors/{code.lower()}/ , "
+                                    "or use --tunnel none")
+        return UnreachableError(f"the ngrok agent failed: {message}", _NO_AGENT_HINT)
+    return exc if isinstance(exc, Exception) else RuntimeError(str(exc))
+
+
+class NgrokTunnel:
+    """A tunnel opened through pyngrok; `close` disconnects it and kills the agent."""
+
+    def __init__(self, config: PyngrokConfig, public_url: str | None) -> None:
+        self.config = config
+        self.public_url = public_url
+
+    async def close(self) -> None:
+        """Disconnect and kill the agent, in a thread, each step bounded."""
+        from pyngrok import ngrok
+
+        url = self.public_url
+        try:
+            if url:  # closing must not fail the shutdown
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        asyncio.to_thread(ngrok.disconnect, url, pyngrok_config=self.config), 5)
+        finally:
+            _kill(self.config)
+
+
+def _kill(config: PyngrokConfig) -> None:
+    """SIGKILL the agent without pyngrok's lock (its startup holds that lock while it hangs)."""
+    from pyngrok import process
+
+    running = process._current_processes.get(config.ngrok_path)
+    if running is not None and running.proc.poll() is None:
+        running.proc.kill()
+        running.proc.wait()
+
+
+async def _bounded(call: Callable[[], Any], seconds: float | None, config: PyngrokConfig) -> Any:
+    """Run a blocking pyngrok call in a thread; past `seconds`, kill the agent and give up."""
+    future = asyncio.ensure_future(asyncio.to_thread(call))
+    try:
+        done, _ = await asyncio.wait({future}, timeout=seconds)
+    except asyncio.CancelledError:
+        _kill(config)  # the thread then ends with pyngrok's error: expected, not reported
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
+        raise
+    if future in done:
+        return future.result()
+    _kill(config)
+    with contextlib.suppress(Exception):  # the agent is dead: the thread's error is expected
+        await asyncio.wait_for(future, 5)
+    raise UnreachableError(
+        f"the ngrok agent did not start within {seconds:g} s",
+        f"check your network; raise --tunnel-timeout (or {TIMEOUT_ENV}); {_NO_AGENT_HINT}")
+
+
+async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
+    """Open the configured tunnel to http://127.0.0.1:PORT; raises our errors, never pyngrok's."""
+    if settings.kind == "none":
+        return NoTunnel()
+    if settings.kind != "ngrok":
+        raise InputError(f"unknown tunnel {settings.kind!r}", "use --tunnel ngrok or --tunnel none")
+    from pyngrok import ngrok
+    from pyngrok.exception import PyngrokError
+
+    _quiet_pyngrok()
+    config = _config(settings)
+    options: dict[str, Any] = {}
+    if settings.domain:
+        domain = settings.domain
+        options["url"] = domain if "://" in domain else f"https://{domain}"
+    try:
+        if not os.path.exists(config.ngrok_path):
+            await _bounded(lambda: ngrok.install_ngrok(config), None, config)
+        opened = await _bounded(
+            lambda: ngrok.connect(f"http://127.0.0.1:{port}", name=TUNNEL_NAME,
+                                  pyngrok_config=config, **options),
+            settings.timeout, config)
+    except PyngrokError as exc:
+        _kill(config)
+        raise translate(exc) from exc
+    except BaseException:
+        _kill(config)
+        raise
+    return NgrokTunnel(config, opened.public_url)

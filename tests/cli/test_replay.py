@@ -1,0 +1,145 @@
+"""`ofevents replay` against a real target: byte-for-byte re-sends, re-signing, filters, exits."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from ofevents_cli.cli.app import app
+from ofevents_cli.core.capture import Capture, format_timestamp
+from ofevents_cli.core.signing import sign, verify
+from ofevents_cli.shells.relay import Delivered, RelaySettings
+from tests.target import closed_port, running_relay, running_target
+
+SECRET = "ofapi-secret"
+runner = CliRunner()
+
+
+def capture_line(n: int, body: bytes, path: str = "/webhooks", *,
+                 headers: tuple[tuple[str, str], ...] = (), at: float | None = None) -> str:
+    """One capture record, as forward writes it."""
+    base = (("Host", "abc.ngrok.app"), ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))), ("Connection", "keep-alive"))
+    return Capture(id=f"dlv_{n}", received_at=format_timestamp(at or time.time()),
+                   method="POST", path=path, headers=base + headers, body=body).to_json()
+
+
+def write(tmp_path: Path, *lines: str) -> Path:
+    """A capture file made of these lines."""
+    path = tmp_path / "capture.jsonl"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_forward_capture_replays_byte_for_byte_in_order(tmp_path: Path) -> None:
+    """Deliveries captured by the relay reach the target again: same method, path, body."""
+    import httpx
+
+    capture = tmp_path / "forward.jsonl"
+    bodies = [b'{"type":"tip.received","n":1}', bytes(range(200)), b'{"event":"users.typing"}']
+    with running_target() as first, \
+            running_relay(RelaySettings(first.url, capture)) as relay:
+        for n, body in enumerate(bodies):
+            httpx.post(f"{relay.started.local_url}/hooks/{n}?q={n}", content=body,
+                       headers=[("X-Rep", "a"), ("X-Rep", "b")], timeout=5)
+        relay.wait_for(Delivered, 3)
+    with running_target() as second:
+        result = runner.invoke(app, ["replay", str(capture), "--to", second.url, "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [(r.method, r.path, r.body) for r in second.requests] == \
+        [(r.method, r.path, r.body) for r in first.requests]
+    assert all(r.values("x-rep") == ["a", "b"] for r in second.requests)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [set(r) for r in records] == [{"id", "line", "event", "status", "ms", "error"}] * 3
+    assert [r["event"] for r in records] == ["tip.received", None, "users.typing"]
+
+
+def test_headers_minus_hop_by_hop_and_paths_under_the_to_base(tmp_path: Path) -> None:
+    """Host and Content-Length are the new request's own; the path is appended to --to."""
+    path = write(tmp_path, capture_line(1, b"{}", "/w?x=1", headers=(("X-Id", "7"),)))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", f"{target.url}/base"])
+    assert result.exit_code == 0, result.stderr
+    [got] = target.requests
+    assert got.path == "/base/w?x=1" and got.values("x-id") == ["7"]
+    assert got.values("host") == [f"127.0.0.1:{target.port}"]
+    assert got.values("content-length") == ["2"]
+    assert "[200] POST" in result.stdout
+
+
+def test_resign_replaces_the_signature_with_a_fresh_one(tmp_path: Path) -> None:
+    """--resign: an hour-old ofauth-signature delivery arrives with a new, valid signature."""
+    body = b'{"type":"connection.created"}'
+    old = time.time() - 3600
+    stale = tuple(sign("ofauth-signature", SECRET, body, msg_id="m", timestamp=int(old)))
+    path = write(tmp_path, capture_line(1, body, headers=stale, at=old))
+    with running_target() as target:
+        plain = runner.invoke(app, ["replay", str(path), "--to", target.url])
+        fresh = runner.invoke(app, ["replay", str(path), "--to", target.url, "--resign",
+                                    "--secret", SECRET])
+    assert plain.exit_code == 0 and fresh.exit_code == 0, fresh.stderr
+    as_captured, resigned = target.requests
+    now = time.time()
+    assert verify(body, as_captured.headers, [SECRET], now=now).reason == \
+        "timestamp_outside_tolerance"
+    assert verify(body, resigned.headers, [SECRET], now=now).valid
+    assert len(resigned.values("ofauth-signature")) == 1
+
+
+def test_filter_keeps_only_the_named_events(tmp_path: Path) -> None:
+    """--filter EVENT (repeatable) sends only those event types."""
+    path = write(tmp_path, capture_line(1, b'{"type":"a.b"}'), capture_line(2, b'{"type":"c"}'),
+                 capture_line(3, b'{"eventType":"d"}'))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", target.url,
+                                     "--filter", "a.b", "--filter", "d"])
+    assert result.exit_code == 0, result.stderr
+    assert [r.body for r in target.requests] == [b'{"type":"a.b"}', b'{"eventType":"d"}']
+
+
+def test_malformed_line_is_reported_and_skipped(tmp_path: Path) -> None:
+    """A broken line is named by number on stderr; the lines around it are still sent."""
+    path = write(tmp_path, capture_line(1, b"1"), "{not json", capture_line(3, b"3"))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", target.url])
+    assert result.exit_code == 0
+    assert [r.body for r in target.requests] == [b"1", b"3"]
+    assert result.stderr.startswith("line 2: skipped: not valid JSON")
+
+
+def test_non_2xx_answer_exits_1(tmp_path: Path) -> None:
+    """Any non-2xx answer: every delivery still sent, then exit 1."""
+    path = write(tmp_path, capture_line(1, b"1", "/status/500"), capture_line(2, b"2"))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", target.url, "--json"])
+    assert result.exit_code == 1
+    assert [json.loads(line)["status"] for line in result.stdout.splitlines()] == [500, 200]
+    assert len(target.requests) == 2
+
+
+def test_unreachable_target_exits_3(tmp_path: Path) -> None:
+    """Nothing listening at --to: exit 3 with a hint, no traceback."""
+    path = write(tmp_path, capture_line(1, b"1"), capture_line(2, b"2"))
+    result = runner.invoke(app, ["replay", str(path), "--to", str(closed_port())])
+    assert result.exit_code == 3
+    assert "unreachable" in result.stderr and "hint: " in result.stderr
+    assert len(result.stdout.splitlines()) == 1
+
+
+def test_missing_capture_file_exits_2(tmp_path: Path) -> None:
+    """An unreadable CAPTURE: exit 2, one error line and a hint."""
+    result = runner.invoke(app, ["replay", str(tmp_path / "nope.jsonl"), "--to", "3000"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("ofevents: error: cannot read capture file")
+
+
+def test_capture_from_stdin(tmp_path: Path) -> None:
+    """CAPTURE `-` reads the capture from stdin."""
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", "-", "--to", target.url],
+                               input=capture_line(1, b'{"type":"x"}') + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert [r.body for r in target.requests] == [b'{"type":"x"}']

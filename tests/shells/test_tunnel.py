@@ -1,0 +1,118 @@
+"""The ngrok tunnel, driven through the real pyngrok by a fake agent (tests/fake_ngrok.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from ofevents_cli.cli.app import app
+from ofevents_cli.shells.relay import Delivered, RelaySettings
+from ofevents_cli.shells.tunnel import TunnelSettings
+from tests.target import fake_agent, pid_alive, running_relay, running_target
+
+runner = CliRunner()
+
+
+def ngrok_flags(tmp_path: Path, *extra: str) -> list[str]:
+    """forward flags that keep every ngrok file inside tmp_path."""
+    return ["--ngrok-path", str(fake_agent(tmp_path)),
+            "--ngrok-config", str(tmp_path / "ngrok.yml"), *extra]
+
+
+def test_public_url_reaches_the_target_through_the_relay(tmp_path: Path) -> None:
+    """A POST to the tunnel's public URL arrives at the target via the relay, then it closes."""
+    tunnel = TunnelSettings(kind="ngrok", authtoken="test-token",
+                            ngrok_path=str(fake_agent(tmp_path)),
+                            ngrok_config=str(tmp_path / "ngrok.yml"), timeout=10)
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl",
+                                        tunnel=tunnel)) as relay:
+        public = relay.started.public_url
+        assert public and public != relay.started.local_url
+        answer = httpx.post(f"{public}/webhooks?x=1", content=b'{"type":"tip.received"}',
+                            timeout=10)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 200 and answer.content == b'{"type":"tip.received"}'
+    [got] = target.requests
+    assert got.path == "/webhooks?x=1" and got.values("x-forwarded-proto") == ["https"]
+    with pytest.raises(httpx.TransportError):
+        httpx.post(public, content=b"{}", timeout=2)
+
+
+def test_missing_authtoken_exits_4_with_how_to_get_one(tmp_path: Path) -> None:
+    """The agent refuses to start without an authtoken: exit 4 and a hint naming the fixes."""
+    result = runner.invoke(app, ["forward", "--to", "3000", *ngrok_flags(tmp_path)])
+    assert result.exit_code == 4, result.stderr
+    assert "ERR_NGROK_4018" in result.stderr
+    assert "dashboard.ngrok.com" in result.stderr and "NGROK_AUTHTOKEN" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_agent_crash_exits_3_with_the_ngrok_error_code(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent that fails at start: exit 3, its ERR_NGROK code, no literal \\n in the line."""
+    monkeypatch.setenv("FAKE_NGROK_MODE", "crash")
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 *ngrok_flags(tmp_path)])
+    assert result.exit_code == 3, result.stderr
+    assert "ERR_NGROK_108" in result.stderr and "\\n" not in result.stderr
+    assert "--tunnel none" in result.stderr
+
+
+def test_silent_agent_hits_our_deadline_and_is_killed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An agent that prints nothing: exit 3 after OFEVENTS_TUNNEL_TIMEOUT, the agent killed."""
+    pidfile = tmp_path / "agent.pid"
+    monkeypatch.setenv("FAKE_NGROK_MODE", "silent")
+    monkeypatch.setenv("FAKE_NGROK_PIDFILE", str(pidfile))
+    monkeypatch.setenv("OFEVENTS_TUNNEL_TIMEOUT", "1")
+    start = time.monotonic()
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 *ngrok_flags(tmp_path)])
+    assert result.exit_code == 3, result.stderr
+    assert "did not start within 1 s" in result.stderr
+    assert time.monotonic() - start < 15
+    assert not pid_alive(int(pidfile.read_text()))
+
+
+def test_no_agent_offline_exits_3_quickly_and_writes_only_in_tmp(tmp_path: Path) -> None:
+    """No agent at --ngrok-path and no network: exit 3 with the install hint, nothing else."""
+    home = tmp_path / "agent-dir"
+    start = time.monotonic()
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 "--ngrok-path", str(home / "ngrok"),
+                                 "--ngrok-config", str(home / "ngrok.yml")])
+    assert result.exit_code == 3, result.stderr
+    assert "install ngrok and pass --ngrok-path, or use --tunnel none" in result.stderr
+    assert time.monotonic() - start < 15
+    assert not (home / "ngrok").exists()
+
+
+def test_ctrl_c_while_the_agent_starts_exits_0_and_kills_it(tmp_path: Path) -> None:
+    """SIGINT while a silent agent is starting: no waiting for the deadline, exit 0, agent gone."""
+    pidfile = tmp_path / "agent.pid"
+    env = {**os.environ, "FAKE_NGROK_MODE": "silent", "FAKE_NGROK_PIDFILE": str(pidfile),
+           "OFEVENTS_TUNNEL_TIMEOUT": "30"}
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--authtoken", "t", "--capture", str(tmp_path / "c.jsonl"),
+               *ngrok_flags(tmp_path)]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        deadline = time.monotonic() + 15
+        while not pidfile.exists() or not pidfile.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)  # the relay is waiting on the agent now
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and stdout == ""
+    assert not pid_alive(int(pidfile.read_text()))
