@@ -37,7 +37,7 @@ def replay(
     import asyncio
 
     from ofevents_cli.render.replays import ReplayView
-    from ofevents_cli.shells.replay import ReplaySettings, read_capture_file
+    from ofevents_cli.shells.replay import ReplaySettings, read_replay_file
     from ofevents_cli.shells.replay import replay as replay_all
     from ofevents_cli.shells.sender import target_url
 
@@ -47,7 +47,7 @@ def replay(
     view = ReplayView(json_lines)
 
     async def main() -> None:
-        async for event in replay_all(read_capture_file(capture), settings):
+        async for event in replay_all(read_replay_file(capture), settings):
             view.show(event)
 
     asyncio.run(main())

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from ofevents_cli.core.capture import Capture
+from ofevents_cli.core.capture import Capture, CaptureProblem, read_captures
 from ofevents_cli.errors import InputError
+
+
+def read_capture_file(source: str) -> Iterator[Capture | CaptureProblem]:
+    """Stream the records of a capture file (`-` is stdin), read as bytes so that a line that is
+    not UTF-8 is reported on its own; OSError (unreadable file) is the caller's to report."""
+    if source == "-":
+        yield from read_captures(sys.stdin.buffer)
+        return
+    with Path(source).open("rb") as handle:
+        yield from read_captures(handle)
 
 
 class CaptureFile:

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
 import logging
 import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -64,14 +62,6 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
-def _absent_sniffio_fails_fast() -> None:
-    """httpcore tries `import sniffio` for every lock it makes; without sniffio installed (anyio
-    >= 4.11 dropped it) each failed import walks sys.path: a third of the relay's CPU. Marking it
-    absent makes that import fail at once (encode/httpcore#1103); installed, it is left alone."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
 def stop_on_signals(stop: asyncio.Event) -> None:
     """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising."""
     loop = asyncio.get_running_loop()
@@ -112,7 +102,6 @@ async def _unless_stopped(opening: Awaitable[Tunnel], stop: asyncio.Event) -> Tu
 async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterator[RelayEvent]:
     """Serve until `stop` is set; then finish in-flight deliveries and close the tunnel."""
     logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
-    _absent_sniffio_fails_fast()
     queue: asyncio.Queue[RelayEvent] = asyncio.Queue()
     sock = _bind(settings.port)
     port = sock.getsockname()[1]

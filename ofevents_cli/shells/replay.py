@@ -6,23 +6,23 @@ Yields `Replayed` per delivery and `Skipped` per unusable line; stops with an
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
 
 import httpx
 
-from ofevents_cli.core.capture import Capture, CaptureProblem, read_captures
+from ofevents_cli.core.capture import Capture, CaptureProblem
 from ofevents_cli.core.signing import SCHEMES, detect_scheme, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
+from ofevents_cli.shells.capture_file import read_capture_file
 from ofevents_cli.shells.config import secrets_for
 from ofevents_cli.shells.envelope import event_of
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
 from ofevents_cli.shells.sender import send
 
-__all__ = ["ReplaySettings", "Replayed", "Skipped", "read_capture_file", "replay"]
+__all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay"]
 
 REPLAY_TIMEOUT = 10.0
 
@@ -68,14 +68,10 @@ class Skipped:
 ReplayEvent = Union[Replayed, Skipped]  # noqa: UP007 - a runtime alias must work on 3.10
 
 
-def read_capture_file(path: str) -> Iterator[Capture | CaptureProblem]:
+def read_replay_file(path: str) -> Iterator[Capture | CaptureProblem]:
     """The records of a capture file (`-` is stdin); an unreadable file is an input error."""
-    if path == "-":
-        yield from read_captures(sys.stdin)
-        return
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            yield from read_captures(handle)
+        yield from read_capture_file(path)
     except OSError as exc:
         raise InputError(f"cannot read capture file {path}: {exc.strerror or exc}",
                          "check the CAPTURE path given to replay") from exc

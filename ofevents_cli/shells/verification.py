@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
+from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp
 from ofevents_cli.core.diagnosis import Cause, diagnose
 from ofevents_cli.core.headers import Headers, index_headers, parse_header_line
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.signing import SCHEMES, Verdict, detect_scheme, verify
 from ofevents_cli.errors import InputError
+from ofevents_cli.shells.capture_file import read_capture_file
 from ofevents_cli.shells.clock import now
 from ofevents_cli.shells.config import SECRET_ENV, secrets_for
 
@@ -137,21 +138,13 @@ def check_body(
     yield check("body", None, body_file, raw, headers, received, keys, settings)
 
 
-def _lines(source: str) -> Iterator[bytes]:
-    if source == "-":
-        yield from sys.stdin.buffer
-        return
-    with Path(source).open("rb") as handle:
-        yield from handle
-
-
 def check_captures(
     sources: Sequence[str], keys: Keyring, settings: Settings
 ) -> Iterator[Checked | Unreadable]:
     """Every delivery of every capture file, in order; `-` reads standard input."""
     for source in sources:
         try:
-            for item in read_captures(_lines(source)):
+            for item in read_capture_file(source):
                 if isinstance(item, CaptureProblem):
                     yield Unreadable(source, item.line, item.message)
                     continue

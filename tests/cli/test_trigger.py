@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import time
 from pathlib import Path
 
@@ -17,17 +16,16 @@ from typer.testing import CliRunner
 from ofevents_cli.cli.app import app
 from ofevents_cli.core.catalogue import all_events
 from ofevents_cli.core.signing import verify
-from tests.receiver import running_receiver
+from tests.target import Request, closed_port, running_target
 
 SVIX_SECRET = "whsec_" + base64.b64encode(b"trigger-tests-signing-key-32byte").decode()
 SECRETS = {"ofapi": "ofapi-secret", "onlyfansapi": "fans-secret", "ofauth": SVIX_SECRET}
 runner = CliRunner()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def first(request: Request, name: str) -> str | None:
+    """A request header's first value."""
+    return next(iter(request.values(name)), None)
 
 
 @pytest.mark.parametrize(("event", "provider"), [("tip.received", "ofapi"),
@@ -35,7 +33,8 @@ def free_port() -> int:
                                                  ("connection.created", "ofauth")])
 def test_each_provider_delivery_arrives_signed(event: str, provider: str) -> None:
     """The receiver gets the event's JSON, and its signature verifies with the same secret."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", event, "--to", receiver.url,
                                      "--secret", SECRETS[provider], "--json"])
     assert result.exit_code == 0, result.stderr
@@ -53,7 +52,8 @@ def test_every_ofauth_event_verifies_with_the_official_libraries() -> None:
     """Each ofauth event type, triggered, passes svix, standardwebhooks and onlyfans_sdk."""
     names = [e.name for e in all_events() if e.provider == "ofauth"]
     assert names
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         for name in names:
             result = runner.invoke(app, ["trigger", name, "--to", receiver.url,
                                          "--secret", SVIX_SECRET])
@@ -69,20 +69,22 @@ def test_every_ofauth_event_verifies_with_the_official_libraries() -> None:
 
 def test_standard_webhooks_and_ofauth_signature_schemes() -> None:
     """--scheme picks the header set: webhook-* names or OFAuth-Signature."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         for scheme in ("standard-webhooks", "ofauth-signature"):
             result = runner.invoke(app, ["trigger", "rules.updated", "--to", receiver.url,
                                          "-s", SVIX_SECRET, "--scheme", scheme])
             assert result.exit_code == 0, result.stderr
-    first, second = receiver.requests
-    assert first.header("webhook-signature") and not first.header("svix-signature")
-    assert (second.header("OFAuth-Signature") or "").startswith("t=")
-    assert verify(second.body, second.headers, [SVIX_SECRET], now=time.time()).valid
+    one, two = receiver.requests
+    assert first(one, "webhook-signature") and not first(one, "svix-signature")
+    assert (first(two, "OFAuth-Signature") or "").startswith("t=")
+    assert verify(two.body, two.headers, [SVIX_SECRET], now=time.time()).valid
 
 
 def test_envelope_variants() -> None:
     """ofapi's reference envelope and ofauth's SDK envelope are selectable."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         runner.invoke(app, ["trigger", "subscriber.new", "--to", receiver.url, "-s", "k",
                             "--envelope", "reference"])
         runner.invoke(app, ["trigger", "connection.created", "--to", receiver.url,
@@ -94,7 +96,8 @@ def test_envelope_variants() -> None:
 
 def test_non_2xx_exits_1() -> None:
     """A 500 from the receiver is shown and the exit code is 1."""
-    with running_receiver(status=500) as receiver:
+    with running_target() as receiver:
+        receiver.url += "/status/500"
         result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k"])
     assert result.exit_code == 1
     assert "[500]" in result.stdout
@@ -102,7 +105,7 @@ def test_non_2xx_exits_1() -> None:
 
 def test_connection_refused_exits_3() -> None:
     """Nothing listening: the request's error is shown and the exit code is 3."""
-    port = free_port()
+    port = closed_port()
     result = runner.invoke(app, ["trigger", "tip.received", "--to", str(port), "-s", "k",
                                  "--json"])
     assert result.exit_code == 3
@@ -111,19 +114,21 @@ def test_connection_refused_exits_3() -> None:
 
 def test_duplicate_sends_one_identical_delivery_three_times() -> None:
     """--duplicate 3: three requests with identical bytes and signature headers."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", "connection.created", "--to", receiver.url,
                                      "-s", SVIX_SECRET, "--duplicate", "3", "--json"])
     assert result.exit_code == 0
     bodies = {r.body for r in receiver.requests}
-    ids = {r.header("svix-id") for r in receiver.requests}
+    ids = {first(r, "svix-id") for r in receiver.requests}
     assert len(receiver.requests) == 3 and len(bodies) == 1 and len(ids) == 1
     assert len({json.loads(line)["delivery_id"] for line in result.stdout.splitlines()}) == 1
 
 
 def test_count_sends_fresh_deliveries_concurrently() -> None:
     """--count 5 --concurrency 3: five deliveries, each with its own id and timestamp field."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
                                      "--count", "5", "--concurrency", "3"])
     assert result.exit_code == 0
@@ -133,7 +138,8 @@ def test_count_sends_fresh_deliveries_concurrently() -> None:
 
 def test_dry_run_prints_the_signed_request_and_sends_nothing() -> None:
     """--dry-run shows method, headers with signature, body; the receiver gets nothing."""
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url,
                                      "-s", "dry-secret", "--dry-run", "--set", "data.amount=100"])
     assert result.exit_code == 0 and receiver.requests == []
@@ -147,7 +153,8 @@ def test_dry_run_prints_the_signed_request_and_sends_nothing() -> None:
 def test_save_writes_a_capture_that_verify_accepts(tmp_path: Path) -> None:
     """--save appends captures; `ofevents verify` finds every one valid."""
     capture = tmp_path / "sent.jsonl"
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
                                      "--count", "3", "--save", str(capture)])
     assert result.exit_code == 0
@@ -161,7 +168,8 @@ def test_data_file_replaces_fixture_data(tmp_path: Path) -> None:
     """--data FILE becomes the payload's data."""
     data = tmp_path / "d.json"
     data.write_text('{"fanId": "f_1", "amount": 7}')
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
                             "--data", str(data)])
     assert json.loads(receiver.requests[0].body)["data"] == {"fanId": "f_1", "amount": 7}
@@ -170,7 +178,8 @@ def test_data_file_replaces_fixture_data(tmp_path: Path) -> None:
 def test_secret_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """The provider's env var supplies the secret when --secret is absent."""
     monkeypatch.setenv("ONLYFANSAPI_WEBHOOK_SECRET", "from-env")
-    with running_receiver() as receiver:
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
         result = runner.invoke(app, ["trigger", "messages.sent", "--to", receiver.url])
     assert result.exit_code == 0, result.stderr
     got = receiver.requests[0]
