@@ -171,7 +171,7 @@ class Emulator:
                 gap = frames.Gap(hello.resume, "unknown")
             else:
                 resumed = True
-                session.cursor = seq
+                session.cursor = max(seq, self.bus.first - 1)
                 if seq < self.bus.first - 1:
                     gap = frames.Gap(hello.resume, "expired")
         self.sessions += 1
@@ -277,7 +277,8 @@ class Emulator:
             try:
                 fixture = find(item["event"], "eventbus")
             except OfeventsError as exc:
-                raise OfeventsError(f"{where}{exc.message}") from None
+                hint = f" ({exc.hint})" if exc.hint else ""
+                raise OfeventsError(f"{where}{exc.message}{hint}") from None
             account = str(item.get("accountId") or self.creators[0].id)
             checked.append((fixture.name, account, {**fixture.data, **data}))
         now = now_iso()
