@@ -59,9 +59,11 @@ def listen(
         forwarder.check(forward)
     renderer = Renderer(as_json)
     try:
-        asyncio.run(listener.listen(client, renderer.show, max_events=max_events,
-                                    forward=forward, demo=demo_settings))
+        asyncio.run(listener.listen(client, renderer.show, flush=renderer.flush,
+                                    max_events=max_events, forward=forward,
+                                    demo=demo_settings))
     except KeyboardInterrupt:
+        renderer.flush()
         renderer.show(eventbus.Disconnected("interrupted"))
     if renderer.exit_code:
         raise typer.Exit(renderer.exit_code)

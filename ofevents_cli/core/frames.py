@@ -114,6 +114,9 @@ class Event:
         """
         out: dict[str, Any] = {"id": self.id, "event": self.event,
                                "accountId": self.account_id, "ts": self.ts}
+        if _ENVELOPE.isdisjoint(self.data):
+            out.update(self.data)
+            return out
         for key, value in self.data.items():
             out[f"data{key[:1].upper()}{key[1:]}" if key in _ENVELOPE else key] = value
         return out
@@ -208,6 +211,11 @@ def _hello(o: Mapping[str, Any]) -> Hello:
 
 
 def _event(o: Mapping[str, Any]) -> Event:
+    event_id, name, account, ts, data = (o.get("id"), o.get("event"), o.get("accountId"),
+                                         o.get("ts"), o.get("data", {}))
+    if (type(event_id) is str and type(name) is str and type(account) is str
+            and type(ts) is str and type(data) is dict):
+        return Event(event_id, name, account, ts, data)  # the hot path: well-formed
     data = o.get("data", {})
     if not isinstance(data, dict):
         raise _Bad("'data' must be an object")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ofevents_cli.core import frames
-from ofevents_cli.render.output import emit_json, say
+from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control, money, safe
 from ofevents_cli.shells.eventbus import (
     Connected,
@@ -111,6 +112,10 @@ def delivery_line(d: Delivered) -> str:
     return text
 
 
+# the same JSON as render.output.emit_json, without its per-line flush (see Renderer.flush)
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # parsed JSON: no cycles
+
+
 class Renderer:
     """Prints what the shells yield: events on stdout (human lines or JSON), the rest on stderr.
 
@@ -121,20 +126,26 @@ class Renderer:
         self.as_json = as_json
         self.lost = 0
         self.undelivered = 0
+        self.pending: list[str] = []
 
     @property
     def exit_code(self) -> int:
         """1 when events were lost or could not be forwarded, else 0."""
         return 1 if self.lost or self.undelivered else 0
 
+    def flush(self) -> None:
+        """Write the event lines held so far to stdout in one go (called once per burst)."""
+        if self.pending:
+            self.pending.append("")
+            sys.stdout.write("\n".join(self.pending))
+            self.pending.clear()
+        sys.stdout.flush()
+
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""
         if isinstance(value, EventReceived):
-            if self.as_json:
-                emit_json(value.event.flat())
-            else:
-                sys.stdout.write(line(value.event) + "\n")
-                sys.stdout.flush()
+            self.pending.append(_JSON.encode(value.event.flat()) if self.as_json
+                                else line(value.event))
         elif isinstance(value, Delivered):
             self.undelivered += value.failed
             say(delivery_line(value))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from ofevents_cli import __version__
@@ -114,31 +114,83 @@ class _Outcome:
     code: int | None = None
     reason: str = ""
     retry_after: float | None = None
-    up_for: float = 0.0
+
+
+def _fail(outcome: _Outcome, reason: str) -> CredentialsError | InputError:
+    """The error a fatal close code (4001, 4003, 4400) ends the stream with."""
+    what = frames.FATAL_CLOSES[outcome.code or 0]
+    if outcome.code == frames.CLOSE_PROTOCOL:
+        return InputError(f"{what}: {outcome.reason}", "check --event and --account")
+    hint = ("check --api-key/--ws-token (or BFL_API_KEY/BFL_WS_TOKEN)"
+            if outcome.code == frames.CLOSE_BAD_CREDENTIALS
+            else "check --account: use ids of accounts your key manages")
+    return CredentialsError(f"{what} ({reason})", hint)
 
 
 async def stream(settings: ClientSettings, rng: random.Random | None = None
                  ) -> AsyncGenerator[Update, None]:
-    """Tail the EventBus until a fatal close, no retries left, or the consumer stops."""
+    """Tail the EventBus until a fatal close, no retries left, or the consumer stops.
+
+    One generator (not one per connection): every event passes through a single `yield`.
+    """
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
     rng = rng or random.Random()
-    state = _State(settings.resume)
+    last_id = settings.resume  # the last *delivered* event: the resume point
     attempt = 0
     yield Connecting(settings.url)
     while True:
         outcome = _Outcome()
-        async for update in _session(settings, state, outcome):
-            yield update
+        opened: float | None = None
+        try:
+            async with connect(settings.url, max_size=frames.MAX_FRAME, compression=None,
+                               open_timeout=settings.open_timeout, proxy=None,
+                               user_agent_header=f"ofevents/{__version__}") as ws:
+                opened = time.monotonic()
+                await ws.send(frames.encode(frames.Hello(
+                    settings.api_key, settings.ws_token, settings.subscribe, settings.accounts,
+                    last_id, f"ofevents/{__version__}")))
+                unresumed: str | None = None
+                async for raw in ws:
+                    frame = frames.decode_server(raw)
+                    if isinstance(frame, frames.Event):
+                        if unresumed is not None:
+                            yield Gap(unresumed, "not_resumed")
+                            unresumed = None
+                        yield EventReceived(frame)
+                        last_id = frame.id  # reached only once the consumer took the event
+                    elif isinstance(frame, frames.Ready):
+                        yield Connected(frame.session, frame.resumed)
+                        if last_id is not None and not frame.resumed:
+                            unresumed = last_id
+                    elif isinstance(frame, frames.Gap):
+                        unresumed = None
+                        yield Gap(frame.after, frame.reason)
+                    elif isinstance(frame, frames.ErrorFrame):
+                        outcome.retry_after = frame.retry_after
+                        yield Problem(f"server error {frame.code}: {frame.message}")
+                    elif isinstance(frame, frames.Malformed):
+                        yield Problem(f"malformed frame skipped: {frame.reason}")
+            outcome.code, outcome.reason = ws.close_code, ws.close_reason or ""
+        except InvalidURI as exc:
+            raise InputError(f"not a WebSocket URL: {settings.url} ({exc})",
+                             "use ws://host:port/v1/events (--url or OFEVENTS_EVENTBUS_URL)"
+                             ) from None
+        except ConnectionClosed as exc:
+            closed = exc.rcvd or exc.sent
+            outcome.code = closed.code if closed else 1006
+            outcome.reason = closed.reason if closed else "connection lost"
+        except InvalidHandshake as exc:
+            outcome.reason = f"handshake failed: {exc}"
+        except (OSError, TimeoutError) as exc:
+            outcome.reason = "timed out" if isinstance(exc, TimeoutError) else (
+                exc.strerror or str(exc) or type(exc).__name__).lower()
         reason = close_reason(outcome.code, outcome.reason)
         if outcome.code in frames.FATAL_CLOSES:
             yield Disconnected(reason)
-            what = frames.FATAL_CLOSES[outcome.code]
-            if outcome.code == frames.CLOSE_PROTOCOL:
-                raise InputError(f"{what}: {outcome.reason}", "check --event and --account")
-            hint = ("check --api-key/--ws-token (or BFL_API_KEY/BFL_WS_TOKEN)"
-                    if outcome.code == frames.CLOSE_BAD_CREDENTIALS
-                    else "check --account: use ids of accounts your key manages")
-            raise CredentialsError(f"{what} ({reason})", hint)
-        if outcome.up_for >= settings.reset_after:
+            raise _fail(outcome, reason)
+        if opened is not None and time.monotonic() - opened >= settings.reset_after:
             attempt = 0
         attempt += 1
         if settings.max_retries is not None and attempt > settings.max_retries:
@@ -151,63 +203,3 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
             delay = outcome.retry_after
         yield Reconnecting(delay, attempt, reason)
         await asyncio.sleep(delay)
-
-
-class _State:
-    """What survives a reconnect: the id of the last delivered event."""
-
-    def __init__(self, resume: str | None) -> None:
-        self.last_id = resume
-
-
-async def _session(settings: ClientSettings, state: _State, outcome: _Outcome
-                   ) -> AsyncIterator[Update]:
-    """One connection: hello, then frames until it closes; fills `outcome`."""
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
-
-    opened: float | None = None
-    try:
-        async with connect(settings.url, max_size=frames.MAX_FRAME, compression=None,
-                           open_timeout=settings.open_timeout, proxy=None,
-                           user_agent_header=f"ofevents/{__version__}") as ws:
-            opened = time.monotonic()
-            await ws.send(frames.encode(frames.Hello(
-                settings.api_key, settings.ws_token, settings.subscribe, settings.accounts,
-                state.last_id, f"ofevents/{__version__}")))
-            unresumed: str | None = None
-            async for raw in ws:
-                frame = frames.decode_server(raw)
-                if isinstance(frame, frames.Event):
-                    if unresumed is not None:
-                        yield Gap(unresumed, "not_resumed")
-                        unresumed = None
-                    yield EventReceived(frame)
-                    state.last_id = frame.id
-                elif isinstance(frame, frames.Ready):
-                    yield Connected(frame.session, frame.resumed)
-                    if state.last_id is not None and not frame.resumed:
-                        unresumed = state.last_id
-                elif isinstance(frame, frames.Gap):
-                    unresumed = None
-                    yield Gap(frame.after, frame.reason)
-                elif isinstance(frame, frames.ErrorFrame):
-                    outcome.retry_after = frame.retry_after
-                    yield Problem(f"server error {frame.code}: {frame.message}")
-                elif isinstance(frame, frames.Malformed):
-                    yield Problem(f"malformed frame skipped: {frame.reason}")
-        outcome.code, outcome.reason = ws.close_code, ws.close_reason or ""
-    except InvalidURI as exc:
-        raise InputError(f"not a WebSocket URL: {settings.url} ({exc})",
-                         "use ws://host:port/v1/events (--url or OFEVENTS_EVENTBUS_URL)") from None
-    except ConnectionClosed as exc:
-        closed = exc.rcvd or exc.sent
-        outcome.code = closed.code if closed else 1006
-        outcome.reason = closed.reason if closed else "connection lost"
-    except InvalidHandshake as exc:
-        outcome.reason = f"handshake failed: {exc}"
-    except (OSError, TimeoutError) as exc:
-        outcome.reason = "timed out" if isinstance(exc, TimeoutError) else (
-            exc.strerror or str(exc) or type(exc).__name__).lower()
-    if opened is not None:
-        outcome.up_for = time.monotonic() - opened

@@ -5,6 +5,7 @@ Everything worth showing goes to `show` (the renderer); this module prints nothi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 from collections.abc import Callable
@@ -29,9 +30,23 @@ class Note:
 
 
 async def listen(client: ClientSettings, show: Callable[[object], None], *,
-                 max_events: int | None = None, forward: ForwardSettings | None = None,
+                 flush: Callable[[], None] | None = None, max_events: int | None = None,
+                 forward: ForwardSettings | None = None,
                  demo: emulator.EmulatorSettings | None = None) -> None:
-    """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C)."""
+    """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C).
+
+    `flush` (the renderer's) is called once the events already received are shown, before
+    the client waits for more: one write per burst instead of one per event, same latency.
+    """
+    loop = asyncio.get_running_loop()
+    flushing = False
+
+    def flush_now() -> None:
+        nonlocal flushing
+        flushing = False
+        if flush is not None:
+            flush()
+
     async with contextlib.AsyncExitStack() as stack:
         if demo is not None:
             served = await stack.enter_async_context(emulator.running(demo))
@@ -49,6 +64,9 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
         try:
             async for update in updates:
                 show(update)
+                if not flushing:
+                    flushing = True
+                    loop.call_soon(flush_now)
                 if isinstance(update, EventReceived):
                     if forwarder is not None:
                         forwarder.submit(update.event)
@@ -57,5 +75,6 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                         break
         finally:
             await updates.aclose()
+            flush_now()
         if forwarder is not None:
             await forwarder.drain(DRAIN_TIMEOUT)
