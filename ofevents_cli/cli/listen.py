@@ -29,6 +29,8 @@ def listen(
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
     import asyncio
+    import os
+    import sys
 
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
@@ -57,7 +59,10 @@ def listen(
         forward = forwarder.ForwardSettings(target_url(forward_to), secret or session_secret(),
                                             provider)
         forwarder.check(forward)
-    renderer = Renderer(as_json)
+    if (secret or provider != "eventbus") and not forward_to:
+        raise InputError("--secret and --provider only apply to --forward-to",
+                         "add --forward-to URL, or drop them")
+    renderer = Renderer(as_json, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     try:
         asyncio.run(listener.listen(client, renderer.show, flush=renderer.flush,
                                     max_events=max_events, forward=forward,

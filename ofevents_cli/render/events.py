@@ -92,11 +92,18 @@ def summary(event: frames.Event) -> str:
                      list(event.data.items())[:3])
 
 
-def line(event: frames.Event) -> str:
+# event type -> ANSI colour on a terminal: money green, subscribers magenta, chat cyan
+_COLOURS = {"tip": "32", "ppv_purchase": "32", "new_subscriber": "35",
+            "returning_subscriber": "35", "chat_message": "36", "ppv_sent": "34"}
+
+
+def line(event: frames.Event, colour: bool = False) -> str:
     """`10:30:00  384751629  tip                  $25.00 from user 562630475`."""
     clock = escape_control(event.ts[11:19] if len(event.ts) >= 19 else event.ts)
-    return (f"{clock}  {escape_control(event.account_id):<10} "
-            f"{escape_control(event.event):<21} {summary(event)}")
+    name = f"{escape_control(event.event):<21}"
+    if colour:
+        name = f"\x1b[{_COLOURS.get(event.event, '2')}m{name}\x1b[0m"
+    return f"{clock}  {escape_control(event.account_id):<10} {name} {summary(event)}"
 
 
 def delivery_line(d: Delivered) -> str:
@@ -122,8 +129,9 @@ class Renderer:
     It also remembers whether anything was lost, which decides the exit code.
     """
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, colour: bool = False) -> None:
         self.as_json = as_json
+        self.colour = colour
         self.lost = 0
         self.undelivered = 0
         self.pending: list[str] = []
@@ -145,7 +153,7 @@ class Renderer:
         """Render one value from the client, the forwarder or the command."""
         if isinstance(value, EventReceived):
             self.pending.append(_JSON.encode(value.event.flat()) if self.as_json
-                                else line(value.event))
+                                else line(value.event, self.colour))
         elif isinstance(value, Delivered):
             self.undelivered += value.failed
             say(delivery_line(value))

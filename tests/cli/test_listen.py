@@ -138,3 +138,31 @@ def test_emulator_subprocess_serves_until_interrupted() -> None:
         proc.wait(5)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_ctrl_c_ends_listen_cleanly_with_exit_0() -> None:
+    """SIGINT is the normal end of `listen --demo`: exit 0, `disconnected`, no traceback."""
+    import signal
+    import time
+
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    proc = subprocess.Popen([exe, "listen", "--demo", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        json.loads(proc.stdout.readline())  # at least one event arrived
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "disconnected: interrupted" in err and "Traceback" not in err
+    finally:
+        proc.kill()
+        proc.communicate(timeout=5)
+
+
+def test_secret_without_forward_to_is_a_usage_error() -> None:
+    """--secret alone is a mistake worth saying: exit 2."""
+    result = runner.invoke(app, ["listen", "--demo", "--secret", "whsec_x"])
+    assert result.exit_code == 2 and "--forward-to" in result.stderr
