@@ -24,6 +24,7 @@ def emulator(
     import asyncio
 
     from ofevents_cli.render.output import say
+    from ofevents_cli.render.text import escape_control, shorten
     from ofevents_cli.shells import config
     from ofevents_cli.shells import emulator as emu
     from ofevents_cli.shells.emit import emit_url
@@ -35,11 +36,12 @@ def emulator(
                                     drop_every)
 
     async def serve() -> None:
-        async with emu.running(settings) as served:
+        def log(line: str) -> None:
+            say("  " + escape_control(shorten(line, 200)))
+
+        async with emu.running(settings, log) as served:
             say(f"emulator listening on {served.url} (POST {emit_url(served.url)})")
             say(f"accounts: {', '.join(a.id for a in served.app.creators)}")
-            if not (key and token):
-                say(f"credentials: --api-key {settings.api_key} --ws-token {settings.ws_token}")
             say(f"try: ofevents listen --url {served.url}"
                 + ("" if key and token else
                    f" --api-key {settings.api_key} --ws-token {settings.ws_token}"))

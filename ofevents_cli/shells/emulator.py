@@ -106,8 +106,10 @@ def now_iso() -> str:
 class Emulator:
     """The ASGI app: `/v1/events` (WebSocket) and `POST /v1/emit` (HTTP)."""
 
-    def __init__(self, settings: EmulatorSettings) -> None:
+    def __init__(self, settings: EmulatorSettings,
+                 log: Callable[[str], None] | None = None) -> None:
         self.settings = settings
+        self.log = log or (lambda line: None)
         rng = random.Random(settings.seed)
         self.creators = accounts(settings.accounts, rng)
         self.bus = Bus(settings.buffer, {a.id for a in self.creators})
@@ -144,22 +146,22 @@ class Emulator:
         try:
             first = await asyncio.wait_for(receive(), frames.HELLO_TIMEOUT)
         except asyncio.TimeoutError:
-            await _refuse(send, frames.CLOSE_PROTOCOL, "bad_request", "no hello within 10 s")
+            await self._refuse(send, frames.CLOSE_PROTOCOL, "bad_request", "no hello within 10 s")
             return
         if first["type"] != "websocket.receive":
             return
         hello = frames.decode_client(first.get("text") or first.get("bytes") or b"")
         if not isinstance(hello, frames.Hello):
             why = hello.reason if isinstance(hello, frames.Malformed) else "expected hello"
-            await _refuse(send, frames.CLOSE_PROTOCOL, "bad_request", why)
+            await self._refuse(send, frames.CLOSE_PROTOCOL, "bad_request", why)
             return
         if not self._credentials_ok(hello.api_key, hello.ws_token):
-            await _refuse(send, frames.CLOSE_BAD_CREDENTIALS, "unauthorized",
+            await self._refuse(send, frames.CLOSE_BAD_CREDENTIALS, "unauthorized",
                           "the API key or WS token is not valid")
             return
         foreign = [a for a in hello.accounts or () if a not in self.bus.accounts]
         if foreign:
-            await _refuse(send, frames.CLOSE_FORBIDDEN, "forbidden",
+            await self._refuse(send, frames.CLOSE_FORBIDDEN, "forbidden",
                           f"account {foreign[0]} is not one of yours")
             return
         session = _Session(hello.subscribe, hello.accounts, self.bus.last)
@@ -175,6 +177,9 @@ class Emulator:
                 if seq < self.bus.first - 1:
                     gap = frames.Gap(hello.resume, "expired")
         self.sessions += 1
+        self.log(f"client connected: subscribe={','.join(hello.subscribe) or 'all'} "
+                 f"accounts={','.join(hello.accounts or ()) or 'all'}"
+                 + (f" resume={hello.resume}" if hello.resume else ""))
         await send(_text(frames.Ready(clock.new_id("ses"), hello.subscribe, hello.accounts,
                                       resumed)))
         if gap:
@@ -183,6 +188,7 @@ class Emulator:
         try:
             await self._read(session, receive, send, pump)
         finally:
+            self.log(f"client left after {session.sent} event(s)")
             pump.cancel()
             with contextlib.suppress(asyncio.CancelledError, OSError):
                 await pump
@@ -234,32 +240,46 @@ class Emulator:
                     await asyncio.sleep(0)
             await waiter.wait()
 
+    async def _refuse(self, send: Send, code: int, error: str, message: str) -> None:
+        """An error frame, then the close code; one log line."""
+        self.log(f"refused a client ({code}): {message}")
+        await send(_text(frames.ErrorFrame(error, message)))
+        await send({"type": "websocket.close", "code": code, "reason": message[:120]})
+
     # -- HTTP -----------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["path"] != "/v1/emit":
-            await _answer(send, 404, {"error": "not found; POST /v1/emit"})
+            await self._answer(send, 404, {"error": "not found; POST /v1/emit"})
             return
         if scope["method"] != "POST":
-            await _answer(send, 405, {"error": "use POST"})
+            await self._answer(send, 405, {"error": "use POST"})
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if not self._credentials_ok(headers.get("x-api-key"), headers.get("x-ws-token")):
-            await _answer(send, 401, {"error": "X-API-Key or X-WS-Token is not valid"})
+            await self._answer(send, 401, {"error": "X-API-Key or X-WS-Token is not valid"})
             return
         body = await _body(receive)
         if body is None:
-            await _answer(send, 413, {"error": f"body larger than {MAX_BODY} bytes"})
+            await self._answer(send, 413, {"error": f"body larger than {MAX_BODY} bytes"})
             return
         try:
             ids = self.emit(json.loads(body))
         except ValueError as exc:
-            await _answer(send, 400, {"error": f"body is not JSON: {exc}"})
+            await self._answer(send, 400, {"error": f"body is not JSON: {exc}"})
             return
         except OfeventsError as exc:
-            await _answer(send, 400, {"error": exc.message})
+            await self._answer(send, 400, {"error": exc.message})
             return
-        await _answer(send, 202, {"ids": ids})
+        await self._answer(send, 202, {"ids": ids})
+
+    async def _answer(self, send: Send, status: int, payload: dict[str, Any]) -> None:
+        """Answer a /v1/emit request; one log line."""
+        if status == 202:
+            self.log(f"POST /v1/emit 202: {len(payload['ids'])} event(s) injected")
+        else:
+            self.log(f"POST /v1/emit {status}: {payload['error']}")
+        await _reply(send, status, payload)
 
     def emit(self, payload: Any) -> list[str]:
         """Inject one event object or a list of them; data fields missing come from fixtures."""
@@ -300,11 +320,6 @@ def _text(frame: frames.ServerFrame) -> Message:
     return {"type": "websocket.send", "text": frames.encode(frame)}
 
 
-async def _refuse(send: Send, code: int, error: str, message: str) -> None:
-    await send(_text(frames.ErrorFrame(error, message)))
-    await send({"type": "websocket.close", "code": code, "reason": message[:120]})
-
-
 async def _body(receive: Receive) -> bytes | None:
     """The request body, or None once it passes MAX_BODY."""
     chunks, size, more = [], 0, True
@@ -319,7 +334,7 @@ async def _body(receive: Receive) -> bytes | None:
     return b"".join(chunks)
 
 
-async def _answer(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def _reply(send: Send, status: int, payload: dict[str, Any]) -> None:
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
@@ -336,7 +351,8 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running(settings: EmulatorSettings) -> AsyncIterator[Running]:
+async def running(settings: EmulatorSettings, log: Callable[[str], None] | None = None
+                  ) -> AsyncIterator[Running]:
     """Serve the emulator until the block ends; UnreachableError when the port is taken."""
     import uvicorn
 
@@ -345,7 +361,7 @@ async def running(settings: EmulatorSettings) -> AsyncIterator[Running]:
         def capture_signals(self) -> Iterator[None]:
             yield  # Ctrl+C belongs to the command, not to the embedded server
 
-    app = Emulator(settings)
+    app = Emulator(settings, log)
     config = uvicorn.Config(app, host=settings.host, port=settings.port, lifespan="off",
                             ws="websockets-sansio", http="h11", ws_max_size=frames.MAX_FRAME,
                             ws_per_message_deflate=False, log_level="critical",

@@ -116,7 +116,7 @@ class _Outcome:
     retry_after: float | None = None
 
 
-def _fail(outcome: _Outcome, reason: str) -> CredentialsError | InputError:
+def _fail(outcome: _Outcome) -> CredentialsError | InputError:
     """The error a fatal close code (4001, 4003, 4400) ends the stream with."""
     what = frames.FATAL_CLOSES[outcome.code or 0]
     if outcome.code == frames.CLOSE_PROTOCOL:
@@ -124,7 +124,7 @@ def _fail(outcome: _Outcome, reason: str) -> CredentialsError | InputError:
     hint = ("check --api-key/--ws-token (or BFL_API_KEY/BFL_WS_TOKEN)"
             if outcome.code == frames.CLOSE_BAD_CREDENTIALS
             else "check --account: use ids of accounts your key manages")
-    return CredentialsError(f"{what} ({reason})", hint)
+    return CredentialsError(f"{what} (close code {outcome.code})", hint)
 
 
 async def stream(settings: ClientSettings, rng: random.Random | None = None
@@ -189,7 +189,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
         reason = close_reason(outcome.code, outcome.reason)
         if outcome.code in frames.FATAL_CLOSES:
             yield Disconnected(reason)
-            raise _fail(outcome, reason)
+            raise _fail(outcome)
         if opened is not None and time.monotonic() - opened >= settings.reset_after:
             attempt = 0
         attempt += 1
