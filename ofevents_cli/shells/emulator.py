@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import json
 import random
 from collections import deque
@@ -126,7 +127,11 @@ class Emulator:
             await self._http(scope, receive, send)
 
     def _credentials_ok(self, api_key: str | None, ws_token: str | None) -> bool:
-        return api_key == self.settings.api_key and ws_token == self.settings.ws_token
+        """Both credentials right, compared in constant time."""
+        key_ok = hmac.compare_digest((api_key or "").encode(), self.settings.api_key.encode())
+        token_ok = hmac.compare_digest((ws_token or "").encode(),
+                                       self.settings.ws_token.encode())
+        return key_ok and token_ok
 
     async def generate(self) -> None:
         """Produce the emulator's own traffic at `rate` events per second, forever."""
@@ -157,12 +162,12 @@ class Emulator:
             return
         if not self._credentials_ok(hello.api_key, hello.ws_token):
             await self._refuse(send, frames.CLOSE_BAD_CREDENTIALS, "unauthorized",
-                          "the API key or WS token is not valid")
+                               "the API key or WS token is not valid")
             return
         foreign = [a for a in hello.accounts or () if a not in self.bus.accounts]
         if foreign:
             await self._refuse(send, frames.CLOSE_FORBIDDEN, "forbidden",
-                          f"account {foreign[0]} is not one of yours")
+                               f"account {foreign[0]} is not one of yours")
             return
         session = _Session(hello.subscribe, hello.accounts, self.bus.last)
         resumed = False
