@@ -11,20 +11,20 @@ from ofevents_cli.cli.boundary import guarded
 
 @guarded
 def listen(
-    url: Annotated[str | None, typer.Option("--url", help="EventBus URL [env OFEVENTS_EVENTBUS_URL; default ws://127.0.0.1:8765/v1/events].")] = None,  # noqa: E501
-    api_key: Annotated[str | None, typer.Option("--api-key", help="API key [env BFL_API_KEY].")] = None,  # noqa: E501
-    ws_token: Annotated[str | None, typer.Option("--ws-token", help="WS token [env BFL_WS_TOKEN].")] = None,  # noqa: E501
-    event: Annotated[list[str] | None, typer.Option("--event", "-e", help="Only this event type (repeatable; default: all).")] = None,  # noqa: E501
-    account: Annotated[list[str] | None, typer.Option("--account", "-a", help="Only this account id (repeatable; default: all).")] = None,  # noqa: E501
+    url: Annotated[str | None, typer.Option("--url", metavar="URL", help="EventBus URL [env OFEVENTS_EVENTBUS_URL; default ws://127.0.0.1:8765/v1/events].")] = None,  # noqa: E501
+    api_key: Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="API key [env BFL_API_KEY].")] = None,  # noqa: E501
+    ws_token: Annotated[str | None, typer.Option("--ws-token", metavar="TOKEN", help="WS token [env BFL_WS_TOKEN].")] = None,  # noqa: E501
+    event: Annotated[list[str] | None, typer.Option("--event", "-e", metavar="EVENT", help="Only this event type (repeatable; default: all).")] = None,  # noqa: E501
+    account: Annotated[list[str] | None, typer.Option("--account", "-a", metavar="ID", help="Only this account id (repeatable; default: all).")] = None,  # noqa: E501
     as_json: Annotated[bool, typer.Option("--json", help="One JSON event object per line on stdout.")] = False,  # noqa: E501
-    max_events: Annotated[int | None, typer.Option("--max-events", min=1, help="Exit 0 after N events.")] = None,  # noqa: E501
-    forward_to: Annotated[str | None, typer.Option("--forward-to", help="POST each event as a signed webhook to this URL (3000, localhost:3000/path, or a URL).")] = None,  # noqa: E501
-    provider: Annotated[str, typer.Option("--provider", help="Webhook format for --forward-to (eventbus = Standard Webhooks).")] = "eventbus",  # noqa: E501
-    secret: Annotated[str | None, typer.Option("--secret", help="Signing secret for --forward-to (default: the saved session secret).")] = None,  # noqa: E501
+    max_events: Annotated[int | None, typer.Option("--max-events", metavar="N", min=1, help="Exit 0 after N events.")] = None,  # noqa: E501
+    forward_to: Annotated[str | None, typer.Option("--forward-to", metavar="URL", help="POST each event as a signed webhook to this URL (3000, localhost:3000/path, or a URL).")] = None,  # noqa: E501
+    provider: Annotated[str, typer.Option("--provider", metavar="PROVIDER", help="Webhook format for --forward-to (eventbus = Standard Webhooks).")] = "eventbus",  # noqa: E501
+    secret: Annotated[str | None, typer.Option("--secret", metavar="SECRET", help="Signing secret for --forward-to (default: the saved session secret).")] = None,  # noqa: E501
     demo: Annotated[bool, typer.Option("--demo", help="Start the embedded emulator with realistic traffic and tail it.")] = False,  # noqa: E501
-    max_retries: Annotated[int | None, typer.Option("--max-retries", min=0, help="Reconnect at most N times in a row (default: unlimited).")] = None,  # noqa: E501
+    max_retries: Annotated[int | None, typer.Option("--max-retries", metavar="N", min=0, help="Reconnect at most N times in a row (default: unlimited).")] = None,  # noqa: E501
     no_reconnect: Annotated[bool, typer.Option("--no-reconnect", help="Stop when the connection ends.")] = False,  # noqa: E501
-    resume: Annotated[str | None, typer.Option("--resume", help="Start after this event id (replayed from the server's buffer).")] = None,  # noqa: E501
+    resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Start after this event id (replayed from the server's buffer).")] = None,  # noqa: E501
     print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
@@ -32,6 +32,7 @@ def listen(
     import os
     import sys
 
+    from ofevents_cli.core.catalogue import find
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
     from ofevents_cli.shells import config, emulator, eventbus, forwarder, listener
@@ -41,6 +42,8 @@ def listen(
     if print_secret:
         print(session_secret())
         return
+    for name in event or ():
+        find(name, "eventbus")  # a typo would silently match nothing: say so instead
     demo_settings = emulator.EmulatorSettings(port=0, rate=3.0) if demo else None
     key = config.resolve(api_key, "BFL_API_KEY", "eventbus.api_key")
     token = config.resolve(ws_token, "BFL_WS_TOKEN", "eventbus.ws_token")

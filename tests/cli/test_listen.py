@@ -167,3 +167,9 @@ def test_secret_without_forward_to_is_a_usage_error() -> None:
     """--secret alone is a mistake worth saying: exit 2."""
     result = runner.invoke(app, ["listen", "--demo", "--secret", "whsec_x"])
     assert result.exit_code == 2 and "--forward-to" in result.stderr
+
+
+def test_unknown_event_name_is_a_usage_error_with_a_suggestion() -> None:
+    """-e tipp: exit 2 and `did you mean tip`, before any connection."""
+    result = runner.invoke(app, ["listen", "--demo", "-e", "tipp"])
+    assert result.exit_code == 2 and "did you mean tip" in result.stderr

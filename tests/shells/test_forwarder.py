@@ -78,3 +78,23 @@ def test_session_secret_is_made_once_and_kept() -> None:
     first = session_secret()
     assert first.startswith("whsec_") and session_secret() == first
     Webhook(first)
+
+
+def test_a_full_backlog_drops_and_reports_instead_of_blocking() -> None:
+    """With the backlog full, submit returns at once and reports the event as not forwarded."""
+    from ofevents_cli.core.frames import Event
+    from ofevents_cli.shells.forwarder import Forwarder
+
+    shown: list[Delivered] = []
+
+    async def main() -> None:
+        with receiver() as (url, got):
+            forwarder = Forwarder(ForwardSettings(url, SECRET, backlog=2), shown.append)
+            for n in range(5):
+                forwarder.submit(Event(f"evt_{n}", "tip", ACCOUNTS[0], "ts", {"amount": n}))
+            await forwarder.drain(10)
+            await forwarder.aclose()
+            assert [json.loads(body)["id"] for _, _, body in got.requests] == ["evt_0", "evt_1"]
+    asyncio.run(main())
+    assert [d.event.id for d in shown if d.dropped] == ["evt_2", "evt_3", "evt_4"]
+    assert all(d.failed for d in shown if d.dropped)
