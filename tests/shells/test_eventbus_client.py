@@ -208,3 +208,34 @@ def test_unreachable_with_no_retries_left_raises_unreachable() -> None:
                 seen.append(value)
         assert [v.attempt for v in seen if isinstance(v, Reconnecting)] == [1, 2]
     asyncio.run(main())
+
+
+def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
+    """The wait before attempt n is within [0, min(max, initial * factor**n)]."""
+    import random
+
+    from ofevents_cli.shells.eventbus import backoff
+
+    settings = ClientSettings("ws://x", KEY, TOKEN)
+    rng = random.Random(0)
+    for attempt in range(1, 12):
+        waits = [backoff(attempt, settings, rng) for _ in range(200)]
+        ceiling = min(30.0, 0.5 * 2 ** attempt)
+        assert min(waits) >= 0 and max(waits) <= ceiling
+        assert max(waits) > ceiling * 0.8  # the whole range is used
+
+
+def test_attempts_reset_after_a_connection_stayed_up() -> None:
+    """A connection up longer than reset_after starts the attempt count again at 1."""
+    async def script(ws: Any) -> None:
+        await ws.recv()
+        await ws.send(json.dumps(READY))
+        await asyncio.sleep(0.06)
+        await ws.close(1012)
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, reset_after=0.05, **FAST),
+                                   lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
+            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 1, 1]
+    asyncio.run(main())
