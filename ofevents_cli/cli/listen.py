@@ -28,6 +28,12 @@ def listen(
     print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
+    from ofevents_cli.shells.session_secret import session_secret
+
+    if print_secret:
+        print(session_secret())
+        return
+
     import asyncio
     import os
     import sys
@@ -36,12 +42,7 @@ def listen(
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
     from ofevents_cli.shells import config, emulator, eventbus, forwarder, listener
-    from ofevents_cli.shells.sender import target_url
-    from ofevents_cli.shells.session_secret import session_secret
 
-    if print_secret:
-        print(session_secret())
-        return
     for name in event or ():
         find(name, "eventbus")  # a typo would silently match nothing: say so instead
     demo_settings = emulator.EmulatorSettings(port=0, rate=3.0) if demo else None
@@ -59,6 +60,8 @@ def listen(
         resume=resume, max_retries=0 if no_reconnect else max_retries)
     forward = None
     if forward_to:
+        from ofevents_cli.shells.sender import target_url
+
         forward = forwarder.ForwardSettings(target_url(forward_to), secret or session_secret(),
                                             provider)
         forwarder.check(forward)

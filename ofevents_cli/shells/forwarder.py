@@ -11,15 +11,16 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ofevents_cli import __version__
 from ofevents_cli.core import frames
 from ofevents_cli.core.signing import PROVIDER_SCHEMES, sign
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells import clock
-from ofevents_cli.shells.sender import send
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,11 @@ class Forwarder:
     """Deliver events in the background; `report` is called with every attempt's outcome."""
 
     def __init__(self, settings: ForwardSettings, report: Callable[[Delivered], None]) -> None:
+        import httpx  # here, not at the top: `listen` without --forward-to starts faster
+
         self.settings = settings
         self.report = report
-        self.client = httpx.AsyncClient(timeout=settings.timeout)
+        self.client: httpx.AsyncClient = httpx.AsyncClient(timeout=settings.timeout)
         self.pending = 0
         self.queues: dict[str, deque[frames.Event]] = {}
         self.workers: dict[str, asyncio.Task[None]] = {}
@@ -109,6 +112,8 @@ class Forwarder:
             del self.workers[account]
 
     async def _deliver(self, event: frames.Event) -> None:
+        from ofevents_cli.shells.sender import send
+
         s = self.settings
         body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":")).encode()
         for attempt in range(1, s.attempts + 1):
