@@ -20,7 +20,7 @@ def listen(
     max_events: Annotated[int | None, typer.Option("--max-events", metavar="N", min=1, help="Exit 0 after N events.")] = None,  # noqa: E501
     forward_to: Annotated[str | None, typer.Option("--forward-to", metavar="URL", help="POST each event as a signed webhook to this URL (3000, localhost:3000/path, or a URL).")] = None,  # noqa: E501
     provider: Annotated[str, typer.Option("--provider", metavar="PROVIDER", help="Webhook format for --forward-to (eventbus = Standard Webhooks).")] = "eventbus",  # noqa: E501
-    secret: Annotated[str | None, typer.Option("--secret", metavar="SECRET", help="Signing secret for --forward-to (default: the saved session secret).")] = None,  # noqa: E501
+    secret: Annotated[str | None, typer.Option("--secret", metavar="SECRET", help="Signing secret for --forward-to [env of the --provider, e.g. OFAPI_WEBHOOK_SECRET; default: the saved session secret].")] = None,  # noqa: E501
     demo: Annotated[bool, typer.Option("--demo", help="Start the embedded emulator with realistic traffic and tail it.")] = False,  # noqa: E501
     max_retries: Annotated[int | None, typer.Option("--max-retries", metavar="N", min=0, help="Reconnect at most N times in a row (default: unlimited).")] = None,  # noqa: E501
     no_reconnect: Annotated[bool, typer.Option("--no-reconnect", help="Stop when the connection ends.")] = False,  # noqa: E501
@@ -62,8 +62,10 @@ def listen(
     if forward_to:
         from ofevents_cli.shells.sender import target_url
 
-        forward = forwarder.ForwardSettings(target_url(forward_to), secret or session_secret(),
-                                            provider)
+        known = ([secret] if secret else config.secrets_for(None, provider)
+                 if provider in config.SECRET_ENV else [])
+        forward = forwarder.ForwardSettings(target_url(forward_to),
+                                            known[0] if known else session_secret(), provider)
         forwarder.check(forward)
     if (secret or provider != "eventbus") and not forward_to:
         raise InputError("--secret and --provider only apply to --forward-to",

@@ -173,3 +173,21 @@ def test_unknown_event_name_is_a_usage_error_with_a_suggestion() -> None:
     """-e tipp: exit 2 and `did you mean tip`, before any connection."""
     result = runner.invoke(app, ["listen", "--demo", "-e", "tipp"])
     assert result.exit_code == 2 and "did you mean tip" in result.stderr
+
+
+def test_forward_to_signs_with_the_provider_secret_from_env() -> None:
+    """--provider ofapi takes OFAPI_WEBHOOK_SECRET and signs X-OFAPI-Signature with it."""
+    from ofevents_cli.core.signing import verify
+    from tests.receiver import receiver
+
+    with emulator_thread() as (served, loop), receiver() as (url, got):
+        publish(served, loop, "tip", ACCOUNT, {})
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--max-events", "1", "--resume",
+                                     "evt_000000000000", "--forward-to", url,
+                                     "--provider", "ofapi"],
+                               env={"OFAPI_WEBHOOK_SECRET": "ofapi-secret-123456"})
+    assert result.exit_code == 0, result.stderr
+    _, headers, body = got.requests[0]
+    assert "x-ofapi-signature" in headers
+    assert verify(body, list(headers.items()), ["ofapi-secret-123456"], now=0).valid
