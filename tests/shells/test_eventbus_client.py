@@ -239,3 +239,22 @@ def test_attempts_reset_after_a_connection_stayed_up() -> None:
                                    lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
             assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 1, 1]
     asyncio.run(main())
+
+
+def test_abnormal_close_1006_reconnects_and_resumes() -> None:
+    """A connection cut without a close frame (1006) is retried with the resume point."""
+    hellos: list[dict[str, Any]] = []
+
+    async def script(ws: Any) -> None:
+        hellos.append(json.loads(await ws.recv()))
+        await ws.send(json.dumps(READY))
+        await ws.send(json.dumps(_event(len(hellos))))
+        ws.transport.abort()
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, **FAST), count_events(2))
+            reconnect = next(v for v in values if isinstance(v, Reconnecting))
+            assert "1006" in reconnect.reason
+            assert [h["resume"] for h in hellos[:2]] == [None, "e1"]
+    asyncio.run(main())
