@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import json
 import random
+import socket
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from ofevents_cli.core import frames
 from ofevents_cli.core.catalogue import find
 from ofevents_cli.core.traffic import Traffic, accounts
-from ofevents_cli.errors import OfeventsError, UnreachableError
+from ofevents_cli.errors import InputError, OfeventsError
 from ofevents_cli.shells import clock
 
 Scope = MutableMapping[str, Any]
@@ -358,7 +359,7 @@ class Running:
 @contextlib.asynccontextmanager
 async def running(settings: EmulatorSettings, log: Callable[[str], None] | None = None
                   ) -> AsyncIterator[Running]:
-    """Serve the emulator until the block ends; UnreachableError when the port is taken."""
+    """Serve the emulator until the block ends; InputError when the port is taken."""
     import uvicorn
 
     class _Server(uvicorn.Server):
@@ -371,15 +372,18 @@ async def running(settings: EmulatorSettings, log: Callable[[str], None] | None 
                             ws="websockets-sansio", http="h11", ws_max_size=frames.MAX_FRAME,
                             ws_per_message_deflate=False, log_level="critical",
                             access_log=False, timeout_graceful_shutdown=1)
+    try:  # bind here, so a taken port is a clear error rather than uvicorn's sys.exit
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        sock = socket.create_server((settings.host, settings.port), family=family)
+    except OSError as exc:
+        raise InputError(f"cannot listen on {settings.host}:{settings.port}: "
+                         f"{exc.strerror or exc}", "choose another --port (0 picks a free one)"
+                         ) from None
     server = _Server(config)
-    task = asyncio.ensure_future(server.serve())
-    while not server.started:
-        if task.done():
-            raise UnreachableError(
-                f"cannot listen on {settings.host}:{settings.port} (in use or not allowed)",
-                "choose another --port (0 picks a free one)")
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
+    while not server.started and not task.done():
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = sock.getsockname()[1]
     generator = asyncio.ensure_future(app.generate()) if settings.rate > 0 else None
     try:
         yield Running(f"ws://{settings.host}:{port}{frames.PATH}", app)

@@ -191,3 +191,15 @@ def test_forward_to_signs_with_the_provider_secret_from_env() -> None:
     _, headers, body = got.requests[0]
     assert "x-ofapi-signature" in headers
     assert verify(body, list(headers.items()), ["ofapi-secret-123456"], now=0).valid
+
+
+def test_emulator_on_a_taken_port_is_a_clear_usage_error() -> None:
+    """A port already in use: one error line naming --port, exit 2, no traceback."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = runner.invoke(app, ["emulator", "--port", port])
+    assert result.exit_code == 2
+    assert "cannot listen on 127.0.0.1:" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
