@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -116,6 +117,17 @@ class _Outcome:
     retry_after: float | None = None
 
 
+def _describe(exc: OSError) -> str:
+    """A short reason for a failed connection attempt."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, socket.gaierror):
+        return "host not found (DNS)"
+    return (exc.strerror or str(exc) or type(exc).__name__).lower()
+
+
 def _fail(outcome: _Outcome) -> CredentialsError | InputError:
     """The error a fatal close code (4001, 4003, 4400) ends the stream with."""
     what = frames.FATAL_CLOSES[outcome.code or 0]
@@ -135,7 +147,13 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     """
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.uri import parse_uri
 
+    try:
+        parse_uri(settings.url)
+    except (InvalidURI, ValueError) as exc:
+        raise InputError(f"not a WebSocket URL: {settings.url} ({exc})",
+                         "use ws://host:port/v1/events (--url or OFEVENTS_EVENTBUS_URL)") from None
     rng = rng or random.Random()
     last_id = settings.resume  # the last *delivered* event: the resume point
     attempt = 0
@@ -173,10 +191,6 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                     elif isinstance(frame, frames.Malformed):
                         yield Problem(f"malformed frame skipped: {frame.reason}")
             outcome.code, outcome.reason = ws.close_code, ws.close_reason or ""
-        except InvalidURI as exc:
-            raise InputError(f"not a WebSocket URL: {settings.url} ({exc})",
-                             "use ws://host:port/v1/events (--url or OFEVENTS_EVENTBUS_URL)"
-                             ) from None
         except ConnectionClosed as exc:
             closed = exc.rcvd or exc.sent
             outcome.code = closed.code if closed else 1006
@@ -184,8 +198,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
         except InvalidHandshake as exc:
             outcome.reason = f"handshake failed: {exc}"
         except (OSError, TimeoutError) as exc:
-            outcome.reason = "timed out" if isinstance(exc, TimeoutError) else (
-                exc.strerror or str(exc) or type(exc).__name__).lower()
+            outcome.reason = _describe(exc)
         reason = close_reason(outcome.code, outcome.reason)
         if outcome.code in frames.FATAL_CLOSES:
             yield Disconnected(reason)

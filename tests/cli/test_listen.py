@@ -60,7 +60,7 @@ def test_listen_unreachable_exit_3() -> None:
     result = runner.invoke(app, ["listen", "--url", "ws://127.0.0.1:9/v1/events",
                                  "--api-key", KEY, "--ws-token", TOKEN, "--no-reconnect"])
     assert result.exit_code == 3
-    assert "no retries left" in result.stderr and "hint:" in result.stderr
+    assert "connection refused, no retries left" in result.stderr and "hint:" in result.stderr
 
 
 def test_listen_without_credentials_is_a_usage_error() -> None:
@@ -203,3 +203,12 @@ def test_emulator_on_a_taken_port_is_a_clear_usage_error() -> None:
     assert result.exit_code == 2
     assert "cannot listen on 127.0.0.1:" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bad_url_is_a_usage_error() -> None:
+    """A URL that is not ws:// or has a bad port: exit 2 naming --url, before connecting."""
+    for url in ("http://127.0.0.1:1/v1/events", "ws://127.0.0.1:99999/v1/events"):
+        result = runner.invoke(app, ["listen", "--url", url, "--api-key", KEY,
+                                     "--ws-token", TOKEN])
+        assert result.exit_code == 2 and "--url" in result.stderr, url
+        assert "Traceback" not in result.stderr
