@@ -1,12 +1,82 @@
-"""`ofevents listen` (being built on its own branch)."""
+"""`ofevents listen`: tail the EventBus (or the embedded emulator with --demo)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.errors import InputError
 
 
 @guarded
-def listen() -> None:
-    """Not available yet."""
-    raise InputError("`ofevents listen` is not built yet")
+def listen(
+    url: Annotated[str | None, typer.Option("--url", metavar="URL", help="EventBus URL [env OFEVENTS_EVENTBUS_URL; default ws://127.0.0.1:8765/v1/events].")] = None,  # noqa: E501
+    api_key: Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="API key [env BFL_API_KEY].")] = None,  # noqa: E501
+    ws_token: Annotated[str | None, typer.Option("--ws-token", metavar="TOKEN", help="WS token [env BFL_WS_TOKEN].")] = None,  # noqa: E501
+    event: Annotated[list[str] | None, typer.Option("--event", "-e", metavar="EVENT", help="Only this event type (repeatable; default: all).")] = None,  # noqa: E501
+    account: Annotated[list[str] | None, typer.Option("--account", "-a", metavar="ID", help="Only this account id (repeatable; default: all).")] = None,  # noqa: E501
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON event object per line on stdout.")] = False,  # noqa: E501
+    max_events: Annotated[int | None, typer.Option("--max-events", metavar="N", min=1, help="Exit 0 after N events.")] = None,  # noqa: E501
+    forward_to: Annotated[str | None, typer.Option("--forward-to", metavar="URL", help="POST each event as a signed webhook to this URL (3000, localhost:3000/path, or a URL).")] = None,  # noqa: E501
+    provider: Annotated[str, typer.Option("--provider", metavar="PROVIDER", help="Webhook format for --forward-to (eventbus = Standard Webhooks).")] = "eventbus",  # noqa: E501
+    secret: Annotated[str | None, typer.Option("--secret", metavar="SECRET", help="Signing secret for --forward-to [env of the --provider, e.g. OFAPI_WEBHOOK_SECRET; default: the saved session secret].")] = None,  # noqa: E501
+    demo: Annotated[bool, typer.Option("--demo", help="Start the embedded emulator with realistic traffic and tail it.")] = False,  # noqa: E501
+    max_retries: Annotated[int | None, typer.Option("--max-retries", metavar="N", min=0, help="Reconnect at most N times in a row (default: unlimited).")] = None,  # noqa: E501
+    no_reconnect: Annotated[bool, typer.Option("--no-reconnect", help="Stop when the connection ends.")] = False,  # noqa: E501
+    resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Start after this event id (replayed from the server's buffer).")] = None,  # noqa: E501
+    print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
+) -> None:
+    """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
+    from ofevents_cli.shells.session_secret import session_secret
+
+    if print_secret:
+        print(session_secret())
+        return
+
+    import asyncio
+    import os
+    import sys
+
+    from ofevents_cli.core.catalogue import find
+    from ofevents_cli.errors import InputError
+    from ofevents_cli.render.events import Renderer
+    from ofevents_cli.shells import config, emulator, eventbus, forwarder, listener
+
+    for name in event or ():
+        find(name, "eventbus")  # a typo would silently match nothing: say so instead
+    demo_settings = emulator.EmulatorSettings(port=0, rate=3.0) if demo else None
+    key = config.resolve(api_key, "BFL_API_KEY", "eventbus.api_key")
+    token = config.resolve(ws_token, "BFL_WS_TOKEN", "eventbus.ws_token")
+    if demo_settings is None and not (key and token):
+        missing = "--api-key (BFL_API_KEY)" if not key else "--ws-token (BFL_WS_TOKEN)"
+        raise InputError(f"no EventBus credentials: {missing} is not set",
+                         f"pass {missing.split()[0]}, or try `ofevents listen --demo`")
+    client = eventbus.ClientSettings(
+        url=config.resolve(url, "OFEVENTS_EVENTBUS_URL", "eventbus.url",
+                           eventbus.DEFAULT_URL) or eventbus.DEFAULT_URL,
+        api_key=key or "", ws_token=token or "",
+        subscribe=tuple(event or ()), accounts=tuple(account) if account else None,
+        resume=resume, max_retries=0 if no_reconnect else max_retries)
+    forward = None
+    if forward_to:
+        from ofevents_cli.shells.sender import target_url
+
+        known = ([secret] if secret else config.secrets_for(None, provider)
+                 if provider in config.SECRET_ENV else [])
+        forward = forwarder.ForwardSettings(target_url(forward_to),
+                                            known[0] if known else session_secret(), provider)
+        forwarder.check(forward)
+    if (secret or provider != "eventbus") and not forward_to:
+        raise InputError("--secret and --provider only apply to --forward-to",
+                         "add --forward-to URL, or drop them")
+    renderer = Renderer(as_json, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    try:
+        asyncio.run(listener.listen(client, renderer.show, flush=renderer.flush,
+                                    max_events=max_events, forward=forward,
+                                    demo=demo_settings))
+    except KeyboardInterrupt:
+        renderer.flush()
+        renderer.show(eventbus.Disconnected("interrupted"))
+    if renderer.exit_code:
+        raise typer.Exit(renderer.exit_code)

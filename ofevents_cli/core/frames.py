@@ -1,0 +1,322 @@
+"""The EventBus wire format (ofevents' own protocol, docs/eventbus-protocol.md), in one place.
+
+Pure: text in, frame values out, and back. Every wire detail (op names, field names, close
+codes, limits) lives here, so an adapter for another wire format is a change to this module
+only. Decoding never raises: a frame that cannot be understood comes back as `Malformed`, an
+op this side does not know as `Unknown`, and unknown fields are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CLOSE_BAD_CREDENTIALS",
+    "CLOSE_FORBIDDEN",
+    "CLOSE_PROTOCOL",
+    "CLOSE_RATE_LIMITED",
+    "FATAL_CLOSES",
+    "HELLO_TIMEOUT",
+    "MAX_FRAME",
+    "PATH",
+    "ClientFrame",
+    "ErrorFrame",
+    "Event",
+    "Gap",
+    "Hello",
+    "Malformed",
+    "Ping",
+    "Pong",
+    "Ready",
+    "ServerFrame",
+    "Unknown",
+    "Update",
+    "decode_client",
+    "decode_server",
+    "encode",
+    "matches",
+]
+
+PATH = "/v1/events"
+MAX_FRAME = 1 << 20  # bytes; larger frames close the connection (1009)
+HELLO_TIMEOUT = 10.0  # seconds the server waits for `hello`
+
+CLOSE_BAD_CREDENTIALS = 4001
+CLOSE_FORBIDDEN = 4003
+CLOSE_RATE_LIMITED = 4008
+CLOSE_PROTOCOL = 4400
+# close code -> what went wrong, for the codes after which a client must not reconnect
+FATAL_CLOSES = {
+    CLOSE_BAD_CREDENTIALS: "the API key or WS token was rejected",
+    CLOSE_FORBIDDEN: "an account in the filter is not one of yours",
+    CLOSE_PROTOCOL: "the server rejected the hello (protocol error)",
+}
+
+
+@dataclass(frozen=True)
+class Hello:
+    """Client -> server, first frame: credentials, subscription, filter, resume point."""
+
+    api_key: str
+    ws_token: str
+    subscribe: tuple[str, ...] = ()
+    accounts: tuple[str, ...] | None = None
+    resume: str | None = None
+    client: str = ""
+
+
+@dataclass(frozen=True)
+class Update:
+    """Client -> server: change the subscription live."""
+
+    subscribe: tuple[str, ...] = ()
+    accounts: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Ping:
+    """Client -> server app-level ping; `t` comes back in the pong."""
+
+    t: Any = None
+
+
+@dataclass(frozen=True)
+class Ready:
+    """Server -> client: the session is open with this effective subscription."""
+
+    session: str
+    subscribe: tuple[str, ...] = ()
+    accounts: tuple[str, ...] | None = None
+    resumed: bool = False
+
+
+_ENVELOPE = frozenset({"id", "event", "accountId", "ts"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """Server -> client: one event of one account."""
+
+    id: str
+    event: str
+    account_id: str
+    ts: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+    def flat(self) -> dict[str, Any]:
+        """The object a user sees: id, event, accountId, ts, then the data fields.
+
+        A data field named like an envelope field (a chat message's own `id`) is kept as
+        `dataId`, so the event id that resume and de-duplication rely on is never hidden.
+        """
+        out: dict[str, Any] = {"id": self.id, "event": self.event,
+                               "accountId": self.account_id, "ts": self.ts}
+        if _ENVELOPE.isdisjoint(self.data):
+            out.update(self.data)
+            return out
+        for key, value in self.data.items():
+            out[f"data{key[:1].upper()}{key[1:]}" if key in _ENVELOPE else key] = value
+        return out
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Server -> client: events after `after` are no longer available (lost)."""
+
+    after: str | None
+    reason: str = "expired"
+
+
+@dataclass(frozen=True)
+class ErrorFrame:
+    """Server -> client, just before a close: what went wrong."""
+
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
+class Pong:
+    """Server -> client answer to a ping."""
+
+    t: Any = None
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A well-formed frame with an op this side does not handle (ignored)."""
+
+    op: str
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A frame that could not be understood, and why (reported, then skipped)."""
+
+    reason: str
+
+
+ClientFrame = Hello | Update | Ping
+ServerFrame = Ready | Event | Gap | ErrorFrame | Pong
+
+
+class _Bad(Exception):
+    """Internal: a field has the wrong shape."""
+
+
+def _text(obj: Mapping[str, Any], key: str, required: bool = True) -> str:
+    value = obj.get(key)
+    if value is None and not required:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise _Bad(f"{key!r} must be a string")
+    return value
+
+
+def _names(obj: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = obj.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(f"{key!r} must be a list of strings")
+    return tuple(value)
+
+
+def _accounts(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
+    value = obj.get("filter")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _Bad("'filter' must be an object")
+    ids = value.get("accountIds")
+    if ids is None:
+        return None
+    if not isinstance(ids, list) or not all(isinstance(v, (str, int)) for v in ids):
+        raise _Bad("'filter.accountIds' must be a list of ids")
+    return tuple(str(v) for v in ids)
+
+
+def _hello(o: Mapping[str, Any]) -> Hello:
+    resume = o.get("resume")
+    if resume is not None and not isinstance(resume, str):
+        raise _Bad("'resume' must be an event id or null")
+    return Hello(_text(o, "apiKey"), _text(o, "wsToken"), _names(o, "subscribe"),
+                 _accounts(o), resume, _text(o, "client", required=False))
+
+
+def _event(o: Mapping[str, Any]) -> Event:
+    event_id, name, account, ts, data = (o.get("id"), o.get("event"), o.get("accountId"),
+                                         o.get("ts"), o.get("data", {}))
+    if (type(event_id) is str and type(name) is str and type(account) is str
+            and type(ts) is str and type(data) is dict):
+        return Event(event_id, name, account, ts, data)  # the hot path: well-formed
+    data = o.get("data", {})
+    if not isinstance(data, dict):
+        raise _Bad("'data' must be an object")
+    return Event(_text(o, "id"), _text(o, "event"), _text(o, "accountId"), _text(o, "ts"), data)
+
+
+def _error(o: Mapping[str, Any]) -> ErrorFrame:
+    retry = o.get("retryAfter")
+    if retry is not None and (not isinstance(retry, (int, float)) or isinstance(retry, bool)):
+        raise _Bad("'retryAfter' must be a number of seconds")
+    return ErrorFrame(_text(o, "code"), _text(o, "message", required=False), retry)
+
+
+_CLIENT_OPS: dict[str, Callable[[Mapping[str, Any]], ClientFrame]] = {
+    "hello": _hello,
+    "update": lambda o: Update(_names(o, "subscribe"), _accounts(o)),
+    "ping": lambda o: Ping(o.get("t")),
+}
+
+_SERVER_OPS: dict[str, Callable[[Mapping[str, Any]], ServerFrame]] = {
+    "ready": lambda o: Ready(_text(o, "session"), _names(o, "subscribe"), _accounts(o),
+                             o.get("resumed") is True),
+    "event": _event,
+    "gap": lambda o: Gap(o.get("after") if isinstance(o.get("after"), str) else None,
+                         _text(o, "reason", required=False) or "expired"),
+    "error": _error,
+    "pong": lambda o: Pong(o.get("t")),
+}
+
+
+def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], Any]]) -> Any:
+    if isinstance(text, bytes):
+        return Malformed("binary frame (the protocol uses text frames only)")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
+    except RecursionError:
+        return Malformed("JSON nested too deeply")
+    if not isinstance(obj, dict):
+        return Malformed("not a JSON object")
+    op = obj.get("op")
+    if not isinstance(op, str):
+        return Malformed("no 'op' field")
+    parse = ops.get(op)
+    if parse is None:
+        return Unknown(op)
+    try:
+        return parse(obj)
+    except _Bad as exc:
+        return Malformed(f"{op}: {exc}")
+
+
+def decode_client(text: str | bytes) -> ClientFrame | Unknown | Malformed:
+    """A frame the server received."""
+    result: ClientFrame | Unknown | Malformed = _decode(text, _CLIENT_OPS)
+    return result
+
+
+def decode_server(text: str | bytes) -> ServerFrame | Unknown | Malformed:
+    """A frame the client received."""
+    result: ServerFrame | Unknown | Malformed = _decode(text, _SERVER_OPS)
+    return result
+
+
+def _filter(accounts: Sequence[str] | None) -> dict[str, Any]:
+    return {} if accounts is None else {"filter": {"accountIds": list(accounts)}}
+
+
+def _wire(frame: ClientFrame | ServerFrame) -> dict[str, Any]:
+    if isinstance(frame, Hello):
+        return {"op": "hello", "apiKey": frame.api_key, "wsToken": frame.ws_token,
+                "subscribe": list(frame.subscribe), **_filter(frame.accounts),
+                "resume": frame.resume, "client": frame.client}
+    if isinstance(frame, Update):
+        return {"op": "update", "subscribe": list(frame.subscribe), **_filter(frame.accounts)}
+    if isinstance(frame, Ping):
+        return {"op": "ping", "t": frame.t}
+    if isinstance(frame, Ready):
+        return {"op": "ready", "session": frame.session, "subscribe": list(frame.subscribe),
+                **_filter(frame.accounts), "resumed": frame.resumed}
+    if isinstance(frame, Event):
+        return {"op": "event", "id": frame.id, "event": frame.event,
+                "accountId": frame.account_id, "ts": frame.ts, "data": dict(frame.data)}
+    if isinstance(frame, Gap):
+        return {"op": "gap", "after": frame.after, "reason": frame.reason}
+    if isinstance(frame, ErrorFrame):
+        out: dict[str, Any] = {"op": "error", "code": frame.code, "message": frame.message}
+        if frame.retry_after is not None:
+            out["retryAfter"] = frame.retry_after
+        return out
+    return {"op": "pong", "t": frame.t}
+
+
+def encode(frame: ClientFrame | ServerFrame) -> str:
+    """One frame as the text of one WebSocket message."""
+    return json.dumps(_wire(frame), ensure_ascii=False, separators=(",", ":"))
+
+
+def matches(event: str, account_id: str, subscribe: Sequence[str],
+            accounts: Sequence[str] | None) -> bool:
+    """Whether a subscription (empty = every type; None = every account) wants this event."""
+    return (not subscribe or event in subscribe) and (accounts is None or account_id in accounts)
+

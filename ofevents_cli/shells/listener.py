@@ -1,0 +1,80 @@
+"""`ofevents listen` end to end: optional embedded emulator, the client, the forwarder.
+
+Everything worth showing goes to `show` (the renderer); this module prints nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ofevents_cli.core.masking import mask
+from ofevents_cli.shells import emulator
+from ofevents_cli.shells.eventbus import ClientSettings, EventReceived, stream
+from ofevents_cli.shells.forwarder import Forwarder, ForwardSettings
+
+DRAIN_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Note:
+    """A line for the user that is not a state change (demo started, forwarding to …)."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+async def listen(client: ClientSettings, show: Callable[[object], None], *,
+                 flush: Callable[[], None] | None = None, max_events: int | None = None,
+                 forward: ForwardSettings | None = None,
+                 demo: emulator.EmulatorSettings | None = None) -> None:
+    """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C).
+
+    `flush` (the renderer's) is called once the events already received are shown, before
+    the client waits for more: one write per burst instead of one per event, same latency.
+    """
+    loop = asyncio.get_running_loop()
+    flushing = False
+
+    def flush_now() -> None:
+        nonlocal flushing
+        flushing = False
+        if flush is not None:
+            flush()
+
+    async with contextlib.AsyncExitStack() as stack:
+        if demo is not None:
+            served = await stack.enter_async_context(emulator.running(demo))
+            client = dataclasses.replace(client, url=served.url, api_key=demo.api_key,
+                                         ws_token=demo.ws_token)
+            show(Note(f"demo: emulator with {demo.accounts} accounts at {served.url}"))
+        forwarder = None
+        if forward is not None:
+            forwarder = Forwarder(forward, show)
+            stack.push_async_callback(forwarder.aclose)
+            show(Note(f"forwarding to {forward.url} ({forward.scheme}, "
+                      f"secret {mask(forward.secret)})"))
+        count = 0
+        updates = stream(client)
+        try:
+            async for update in updates:
+                show(update)
+                if not flushing:
+                    flushing = True
+                    loop.call_soon(flush_now)
+                if isinstance(update, EventReceived):
+                    if forwarder is not None:
+                        forwarder.submit(update.event)
+                    count += 1
+                    if max_events is not None and count >= max_events:
+                        break
+        finally:
+            await updates.aclose()
+            flush_now()
+        if forwarder is not None:
+            await forwarder.drain(DRAIN_TIMEOUT)

@@ -1,0 +1,214 @@
+"""`ofevents listen` and `ofevents emulator` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from ofevents_cli.cli.app import app
+from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
+
+runner = CliRunner()
+ACCOUNT = "384751629"
+
+
+def test_listen_json_prints_flat_events_and_stops_after_max_events() -> None:
+    """--json: one flat event per line on stdout; states on stderr; exit 0 after N."""
+    with emulator_thread() as (served, loop):
+        for n in range(3):
+            publish(served, loop, "tip", ACCOUNT, {"amount": n})
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--json", "--max-events", "2",
+                                     "--resume", "evt_000000000000"])
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(x) for x in result.stdout.splitlines()]
+    assert [list(x)[:4] for x in lines] == [["id", "event", "accountId", "ts"]] * 2
+    assert [x["amount"] for x in lines] == [0, 1]
+    assert "connected" in result.stderr and "amount" not in result.stderr
+
+
+def test_listen_human_line_and_env_credentials() -> None:
+    """Credentials from BFL_* env vars; a human line shows time, account, type and money."""
+    with emulator_thread() as (served, loop):
+        publish(served, loop, "tip", ACCOUNT, {"amount": 25, "message": "<b>hi</b>\x1b[31m"})
+        result = runner.invoke(app, ["listen", "-e", "tip", "-a", ACCOUNT, "--max-events", "1",
+                                     "--resume", "evt_000000000000"],
+                               env={"BFL_API_KEY": KEY, "BFL_WS_TOKEN": TOKEN,
+                                    "OFEVENTS_EVENTBUS_URL": served.url})
+    assert result.exit_code == 0, result.stderr
+    assert ACCOUNT in result.stdout and "tip" in result.stdout and "$25.00" in result.stdout
+    assert '"hi \\x1b[31m"' in result.stdout and "\x1b" not in result.stdout
+
+
+def test_listen_wrong_credentials_exit_4() -> None:
+    """4001 from the server: a clear error naming the flags, exit 4, no retry."""
+    with emulator_thread() as (served, _):
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", "nope"])
+    assert result.exit_code == 4
+    assert "ofevents: error:" in result.stderr and "--ws-token" in result.stderr
+    assert result.stdout == ""
+
+
+def test_listen_unreachable_exit_3() -> None:
+    """Nothing listening and --no-reconnect: exit 3 with a hint."""
+    result = runner.invoke(app, ["listen", "--url", "ws://127.0.0.1:9/v1/events",
+                                 "--api-key", KEY, "--ws-token", TOKEN, "--no-reconnect"])
+    assert result.exit_code == 3
+    assert "connection refused, no retries left" in result.stderr and "hint:" in result.stderr
+
+
+def test_listen_without_credentials_is_a_usage_error() -> None:
+    """No key anywhere: exit 2, and the hint suggests --demo."""
+    result = runner.invoke(app, ["listen"])
+    assert result.exit_code == 2 and "--demo" in result.stderr
+
+
+def test_gap_exits_1() -> None:
+    """Resuming from an id that left the buffer is reported loudly on stderr and exits 1."""
+    with emulator_thread(buffer=1) as (served, loop):
+        for _ in range(3):
+            publish(served, loop, "tip", ACCOUNT, {})
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--resume", "evt_000000000001",
+                                     "--max-events", "1", "--json"])
+    assert result.exit_code == 1
+    assert "GAP: events after evt_000000000001 were lost (expired)" in result.stderr
+    assert json.loads(result.stdout)["id"] == "evt_000000000003"
+
+
+def test_print_secret_prints_the_same_secret_each_time() -> None:
+    """--print-secret prints only the session secret, stable across runs."""
+    first = runner.invoke(app, ["listen", "--print-secret"])
+    second = runner.invoke(app, ["listen", "--print-secret"])
+    assert first.exit_code == 0 and first.stdout.startswith("whsec_")
+    assert first.stdout == second.stdout and first.stdout.count("\n") == 1
+
+
+def test_forward_to_shows_masked_secret_and_results() -> None:
+    """--forward-to: the secret is masked, each delivery is a `<-- [200] POST` line on stderr."""
+    from tests.receiver import receiver
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    with emulator_thread() as (served, loop), receiver() as (url, got):
+        publish(served, loop, "tip", ACCOUNT, {})
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--max-events", "1", "--json",
+                                     "--resume", "evt_000000000000", "--forward-to", url,
+                                     "--secret", secret])
+    assert result.exit_code == 0, result.stderr
+    assert secret not in result.stderr + result.stdout and "whsec_…aSw" in result.stderr
+    assert f"<-- [200] POST {url}" in result.stderr and len(got.requests) == 1
+
+
+def test_demo_subprocess_prints_five_json_events() -> None:
+    """`ofevents listen --demo --max-events 5 --json` works with zero setup."""
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    done = subprocess.run([exe, "listen", "--demo", "--max-events", "5", "--json"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(x) for x in done.stdout.splitlines()]
+    assert len(events) == 5 and all(e["id"].startswith("evt_") for e in events)
+    assert "demo: emulator" in done.stderr
+
+
+def test_emulator_subprocess_serves_until_interrupted() -> None:
+    """`ofevents emulator --port 0` prints its URL and default credentials; SIGINT exits 0."""
+    import signal
+
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    proc = subprocess.Popen([exe, "emulator", "--port", "0", "--rate", "0"],
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        first = proc.stderr.readline()
+        assert first.startswith("emulator listening on ws://127.0.0.1:")
+        proc.stderr.readline()
+        assert "--api-key demo-api-key" in proc.stderr.readline()
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+        proc.wait(5)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def test_ctrl_c_ends_listen_cleanly_with_exit_0() -> None:
+    """SIGINT is the normal end of `listen --demo`: exit 0, `disconnected`, no traceback."""
+    import signal
+    import time
+
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    proc = subprocess.Popen([exe, "listen", "--demo", "--json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        json.loads(proc.stdout.readline())  # at least one event arrived
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
+        assert "disconnected: interrupted" in err and "Traceback" not in err
+    finally:
+        proc.kill()
+        proc.communicate(timeout=5)
+
+
+def test_secret_without_forward_to_is_a_usage_error() -> None:
+    """--secret alone is a mistake worth saying: exit 2."""
+    result = runner.invoke(app, ["listen", "--demo", "--secret", "whsec_x"])
+    assert result.exit_code == 2 and "--forward-to" in result.stderr
+
+
+def test_unknown_event_name_is_a_usage_error_with_a_suggestion() -> None:
+    """-e tipp: exit 2 and `did you mean tip`, before any connection."""
+    result = runner.invoke(app, ["listen", "--demo", "-e", "tipp"])
+    assert result.exit_code == 2 and "did you mean tip" in result.stderr
+
+
+def test_forward_to_signs_with_the_provider_secret_from_env() -> None:
+    """--provider ofapi takes OFAPI_WEBHOOK_SECRET and signs X-OFAPI-Signature with it."""
+    from ofevents_cli.core.signing import verify
+    from tests.receiver import receiver
+
+    with emulator_thread() as (served, loop), receiver() as (url, got):
+        publish(served, loop, "tip", ACCOUNT, {})
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--max-events", "1", "--resume",
+                                     "evt_000000000000", "--forward-to", url,
+                                     "--provider", "ofapi"],
+                               env={"OFAPI_WEBHOOK_SECRET": "ofapi-secret-123456"})
+    assert result.exit_code == 0, result.stderr
+    _, headers, body = got.requests[0]
+    assert "x-ofapi-signature" in headers
+    assert verify(body, list(headers.items()), ["ofapi-secret-123456"], now=0).valid
+
+
+def test_emulator_on_a_taken_port_is_a_clear_usage_error() -> None:
+    """A port already in use: one error line naming --port, exit 2, no traceback."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        result = runner.invoke(app, ["emulator", "--port", port])
+    assert result.exit_code == 2
+    assert "cannot listen on 127.0.0.1:" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_url_is_a_usage_error() -> None:
+    """A URL that is not ws:// or has a bad port: exit 2 naming --url, before connecting."""
+    for url in ("http://127.0.0.1:1/v1/events", "ws://127.0.0.1:99999/v1/events"):
+        result = runner.invoke(app, ["listen", "--url", url, "--api-key", KEY,
+                                     "--ws-token", TOKEN])
+        assert result.exit_code == 2 and "--url" in result.stderr, url
+        assert "Traceback" not in result.stderr

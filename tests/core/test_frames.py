@@ -1,0 +1,62 @@
+"""The wire format: every frame round-trips; bad input comes back as a value."""
+
+from __future__ import annotations
+
+import json
+
+from ofevents_cli.core import frames
+
+
+def test_every_client_frame_round_trips() -> None:
+    """hello, update and ping decode to what was encoded."""
+    for frame in (frames.Hello("k", "t", ("tip",), ("1",), "evt_1", "ofevents/0"),
+                  frames.Hello("k", "t"), frames.Update(("tip",), None), frames.Ping(7)):
+        assert frames.decode_client(frames.encode(frame)) == frame
+
+
+def test_every_server_frame_round_trips() -> None:
+    """ready, event, gap, error and pong decode to what was encoded."""
+    for frame in (frames.Ready("s", ("tip",), ("1",), True),
+                  frames.Event("evt_1", "tip", "1", "2026-11-22T10:30:00.123Z", {"amount": 5}),
+                  frames.Gap("evt_1", "expired"), frames.ErrorFrame("rate_limited", "slow", 2.0),
+                  frames.Pong("x")):
+        assert frames.decode_server(frames.encode(frame)) == frame
+
+
+def test_hello_wire_shape_matches_the_protocol_doc() -> None:
+    """The hello frame carries the documented field names."""
+    wire = json.loads(frames.encode(frames.Hello("k", "t", ("tip",), ("111",), None, "c")))
+    assert wire == {"op": "hello", "apiKey": "k", "wsToken": "t", "subscribe": ["tip"],
+                    "filter": {"accountIds": ["111"]}, "resume": None, "client": "c"}
+
+
+def test_unknown_ops_and_fields_are_ignored() -> None:
+    """An unknown op is Unknown; unknown fields do not disturb a known frame."""
+    assert frames.decode_server('{"op":"hologram"}') == frames.Unknown("hologram")
+    text = '{"op":"gap","after":"evt_9","reason":"expired","future":1}'
+    assert frames.decode_server(text) == frames.Gap("evt_9", "expired")
+
+
+def test_malformed_frames_are_values_not_exceptions() -> None:
+    """Not JSON, not an object, no op, wrong field types, binary, deep nesting: Malformed."""
+    for text in ("{", "[1]", '{"x":1}', '{"op":"event","id":[],"event":"tip"}',
+                 '{"op":"hello","apiKey":"k","wsToken":"t","filter":{"accountIds":"1"}}',
+                 b"\x00", "[" * 100_000):
+        assert isinstance(frames.decode_server(text), frames.Malformed) or isinstance(
+            frames.decode_client(text), frames.Malformed), text
+
+
+def test_flat_event_keeps_the_event_id_first() -> None:
+    """The flat object starts with id, event, accountId, ts; a data `id` becomes `dataId`."""
+    event = frames.Event("evt_1", "chat_message", "1", "ts", {"id": 42, "text": "hi"})
+    assert list(event.flat().items()) == [("id", "evt_1"), ("event", "chat_message"),
+                                          ("accountId", "1"), ("ts", "ts"), ("dataId", 42),
+                                          ("text", "hi")]
+
+
+def test_matches_applies_subscribe_and_account_filter() -> None:
+    """Empty subscribe = all types; None accounts = all accounts."""
+    assert frames.matches("tip", "1", (), None)
+    assert frames.matches("tip", "1", ("tip",), ("1",))
+    assert not frames.matches("typing", "1", ("tip",), None)
+    assert not frames.matches("tip", "2", (), ("1",))
