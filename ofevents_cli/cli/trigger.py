@@ -68,10 +68,31 @@ def trigger(
     """Sign and send a realistic test delivery of EVENT."""
     import asyncio
 
+    from ofevents_cli.core.catalogue import find
+    from ofevents_cli.errors import InputError
     from ofevents_cli.render.output import emit_json
     from ofevents_cli.render.triggers import OutcomeRenderer
-    from ofevents_cli.shells.triggering import Plan, exit_code, request_text, send_all
+    from ofevents_cli.shells.triggering import (
+        Injection,
+        Plan,
+        exit_code,
+        request_text,
+        send_all,
+    )
 
+    found = find(event, provider)
+    if found.provider == "eventbus":
+        if save:
+            raise InputError("--save keeps webhook deliveries; EventBus events have none",
+                             "drop --save (the emulator keeps the events in its resume buffer)")
+        injection = Injection.make(found, to, set_ or [], data, count, duplicate)
+        if dry_run:
+            print(injection.request_text())
+            return
+        with OutcomeRenderer(json_lines, injection.url, 0) as renderer:
+            for outcome in asyncio.run(injection.send()):
+                renderer.show(outcome)
+        return
     plan = Plan.make(event, provider, to, secret, set_ or [], data, scheme, envelope)
     deliveries = plan.build(count)
     if dry_run:

@@ -14,7 +14,8 @@ from ofevents_cli import __version__
 from ofevents_cli.core.capture import Capture, CaptureResponse, format_timestamp
 from ofevents_cli.core.catalogue import EventType, find
 from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
-from ofevents_cli.core.payloads import Stamp, parse_assignment
+from ofevents_cli.core.masking import mask
+from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
 from ofevents_cli.errors import ExitCode, InputError
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
@@ -105,6 +106,63 @@ class Plan:
         """The `--dry-run --json` form of a request."""
         return {"method": "POST", "url": self.url, "headers": [list(h) for h in delivery.headers],
                 "body": delivery.body.decode("utf-8"), "delivery_id": delivery.delivery_id}
+
+
+@dataclass(frozen=True)
+class Injection:
+    """An eventbus event for a running emulator (`trigger EVENT --to ws://…`): the items
+    `POST /v1/emit` takes, and the credentials it checks."""
+
+    event: EventType
+    url: str
+    items: tuple[dict[str, Any], ...]
+    api_key: str
+    ws_token: str
+
+    @classmethod
+    def make(
+        cls,
+        event: EventType,
+        to: str | None,
+        assignments: Sequence[str],
+        data_source: str | None,
+        count: int,
+        duplicate: int,
+    ) -> Injection:
+        """Build `count` items, each sent `duplicate` times; the URL must be the emulator's."""
+        from ofevents_cli.shells import emulator
+
+        if not to or not to.startswith(("ws://", "wss://")):
+            raise InputError(f"{event.name} is an EventBus event: it is injected into an emulator",
+                             "pass --to ws://127.0.0.1:8765 (start one with `ofevents emulator`)")
+        overrides = tuple(parse_assignment(text) for text in assignments)
+        data = read_data(data_source)
+        # the emulator assigns the event id and time: the stamp is not part of an emit item
+        items = [build_payload(event, Stamp("", now()), data=data, overrides=overrides)
+                 for _ in range(count)]
+        key = resolve(None, "BFL_API_KEY", "eventbus.api_key", emulator.DEFAULT_API_KEY)
+        token = resolve(None, "BFL_WS_TOKEN", "eventbus.ws_token", emulator.DEFAULT_WS_TOKEN)
+        return cls(event, to, tuple(i for i in items for _ in range(duplicate)), key or "",
+                   token or "")
+
+    def request_text(self) -> str:
+        """The `POST /v1/emit` request `--dry-run` shows (credentials masked)."""
+        from ofevents_cli.shells.emit import emit_url
+
+        body = json.dumps(list(self.items), ensure_ascii=False, indent=2)
+        return (f"POST {emit_url(self.url)}\nX-API-Key: {mask(self.api_key)}\n"
+                f"X-WS-Token: {mask(self.ws_token)}\n\n{body}")
+
+    async def send(self) -> list[Outcome]:
+        """Inject every item in one request; one Outcome per event the emulator accepted."""
+        from ofevents_cli.shells.emit import emit_events
+
+        start = now()
+        ids = await emit_events(self.url, self.api_key, self.ws_token, list(self.items))
+        sent = Sent(202, (now() - start) * 1000)
+        return [Outcome(SignedDelivery(self.event.name, "eventbus", ident,
+                                       encode(item), ()), sent)
+                for ident, item in zip(ids, self.items, strict=False)]
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

@@ -240,3 +240,40 @@ def test_data_from_stdin_and_oversized_numbers(tmp_path: Path) -> None:
     huge.write_text('{"n": ' + "9" * 5000 + "}")
     bad = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--data", str(huge)])
     assert bad.exit_code == 2 and "not readable JSON" in bad.stderr
+
+
+def test_eventbus_event_is_injected_into_a_running_emulator(monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    """`trigger tip --to ws://…` emits into the emulator; a listener then receives it."""
+    from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
+
+    monkeypatch.setenv("BFL_API_KEY", KEY)
+    monkeypatch.setenv("BFL_WS_TOKEN", TOKEN)
+    with emulator_thread() as (served, loop):
+        before = publish(served, loop, "typing", "384751629", {})
+        sent = runner.invoke(app, ["trigger", "tip", "--to", served.url, "--set",
+                                   "data.amount=99", "--json"])
+        assert sent.exit_code == 0, sent.stderr
+        record = json.loads(sent.stdout)
+        assert record["provider"] == "eventbus" and record["status"] == 202
+        heard = runner.invoke(app, ["listen", "--url", served.url, "--resume", before,
+                                    "--max-events", "1", "--json"])
+    event = json.loads(heard.stdout)
+    assert event["event"] == "tip" and event["amount"] == 99
+    assert event["id"] == record["delivery_id"]
+
+
+def test_eventbus_event_needs_an_emulator_url() -> None:
+    """An EventBus event sent to an http target is an input error naming ws://."""
+    result = runner.invoke(app, ["trigger", "tip", "--to", "3000"])
+    assert result.exit_code == 2 and "ws://" in result.stderr
+
+
+def test_eventbus_bad_credentials_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wrong emulator credentials: exit 4 with a hint naming BFL_API_KEY."""
+    from tests.eventbus_servers import emulator_thread
+
+    monkeypatch.setenv("BFL_API_KEY", "wrong")
+    with emulator_thread() as (served, _):
+        result = runner.invoke(app, ["trigger", "tip", "--to", served.url])
+    assert result.exit_code == 4 and "BFL_API_KEY" in result.stderr
