@@ -42,14 +42,15 @@ def root(
     DEBUG.set(debug)
 
 
-app.add_typer(events.app, name="events")
-app.add_typer(config.app, name="config")
-app.command("trigger")(trigger.trigger)
-app.command("verify")(verify.verify)
+# in the order a user meets them: tail, develop locally, receive, re-send, fire, check
 app.command("listen")(listen.listen)
 app.command("emulator")(emulator.emulator)
 app.command("forward")(forward.forward)
 app.command("replay")(replay.replay)
+app.command("trigger")(trigger.trigger)
+app.command("verify")(verify.verify)
+app.add_typer(events.app, name="events")
+app.add_typer(config.app, name="config")
 
 
 def main() -> None:
