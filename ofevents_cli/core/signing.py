@@ -238,7 +238,8 @@ def signature_matches(scheme: str, macs: Sequence[bytes], candidates: Sequence[s
 
     Every comparison is constant-time and all are made, so timing does not tell which matched.
     """
-    encodings = [_encode(scheme, mac).encode() for mac in macs]
+    svix = scheme in ("svix", "standard-webhooks")
+    encodings = [base64.b64encode(mac) if svix else mac.hex().encode() for mac in macs]
     alternates = []
     if scheme == "ofauth-signature":  # the docs do not say hex or base64: accept both
         alternates = [base64.b64encode(mac) for mac in macs]
@@ -278,31 +279,35 @@ def verify(
     except ValueError as exc:
         return Verdict(scheme, False, Reason.MALFORMED_HEADER, str(exc))
     content = signed_content(scheme, body, parts.msg_id, parts.timestamp)
-
-    def failed(reason: Reason, detail: str, expected: str | None = None) -> Verdict:
-        return Verdict(scheme, False, reason, detail, content, expected, parts.signatures,
-                       parts.timestamp, parts.msg_id)
-
     # a secret that cannot key this scheme (say a hex provider's secret tried on a Svix
     # delivery during rotation) is skipped; bad_secret only when no secret is usable
-    usable: list[tuple[int, bytes]] = []
+    first: tuple[int, bytes] | None = None
+    matched: tuple[int, bytes] | None = None
     problem = "no secret to verify with"
     for index, secret in enumerate(secrets):
         try:
-            usable.append((index, digest(scheme_key(scheme, secret), content)))
+            key = scheme_key(scheme, secret)
         except ValueError as exc:
             problem = str(exc)
-    if not usable:
-        return failed(Reason.BAD_SECRET, problem)
-    matched = [(i, mac) for i, mac in usable if signature_matches(scheme, [mac], parts.signatures)]
-    index, mac = matched[0] if matched else usable[0]
+            continue
+        mac = digest(key, content)
+        first = first or (index, mac)
+        if signature_matches(scheme, (mac,), parts.signatures):
+            matched = (index, mac)
+            break
+    if first is None:
+        return Verdict(scheme, False, Reason.BAD_SECRET, problem, content, None,
+                       parts.signatures, parts.timestamp, parts.msg_id)
+    index, mac = matched or first
     expected = _encode(scheme, mac)
-    if not matched:
-        return failed(Reason.MISMATCH, "signature does not match", expected)._replace(secret=index)
+    if matched is None:
+        return Verdict(scheme, False, Reason.MISMATCH, "signature does not match", content,
+                       expected, parts.signatures, parts.timestamp, parts.msg_id, index)
     if parts.timestamp is not None and abs(now - parts.timestamp) > tolerance:
         skew = now - parts.timestamp
         detail = f"timestamp is {abs(skew):.0f} s {'old' if skew > 0 else 'in the future'}"
-        return failed(Reason.TIMESTAMP_OUTSIDE_TOLERANCE, f"{detail} (tolerance {tolerance} s)",
-                      expected)._replace(secret=index)
+        return Verdict(scheme, False, Reason.TIMESTAMP_OUTSIDE_TOLERANCE,
+                       f"{detail} (tolerance {tolerance} s)", content, expected,
+                       parts.signatures, parts.timestamp, parts.msg_id, index)
     return Verdict(scheme, True, None, "", content, expected, parts.signatures, parts.timestamp,
                    parts.msg_id, index)
