@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import json
 import random
+import secrets
 import socket
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -59,24 +60,27 @@ class _Stored:
 
 
 class Bus:
-    """The event log and the resume buffer: ids are `evt_` + a zero-padded sequence number."""
+    """The event log and the resume buffer: ids are `evt_<run>_<seq>`.
 
-    def __init__(self, size: int, known_accounts: set[str]) -> None:
+    `run` is random per emulator start, so an id from an earlier run is refused (gap
+    "unknown") instead of resuming at the same sequence number of a different stream.
+    """
+
+    def __init__(self, size: int, known_accounts: set[str], run: str | None = None) -> None:
         self.log: deque[_Stored] = deque(maxlen=size)
         self.last = 0
         self.accounts = known_accounts
         self.changed = asyncio.Event()
+        self.run = run or secrets.token_hex(4)
 
-    @staticmethod
-    def id_of(seq: int) -> str:
-        """The wire id of sequence number `seq`."""
-        return f"evt_{seq:012d}"
+    def id_of(self, seq: int) -> str:
+        """The wire id of sequence number `seq` (0: before the first event)."""
+        return f"evt_{self.run}_{seq:012d}"
 
-    @staticmethod
-    def seq_of(event_id: str) -> int | None:
-        """The sequence number behind an id, None when it is not one of ours."""
-        digits = event_id.removeprefix("evt_")
-        return int(digits) if event_id.startswith("evt_") and digits.isdigit() else None
+    def seq_of(self, event_id: str) -> int | None:
+        """The sequence number behind an id, None when it is not one of this run's."""
+        digits = event_id.removeprefix(f"evt_{self.run}_")
+        return int(digits) if digits != event_id and digits.isdigit() else None
 
     @property
     def first(self) -> int:
@@ -187,7 +191,7 @@ class Emulator:
                  f"accounts={','.join(hello.accounts or ()) or 'all'}"
                  + (f" resume={hello.resume}" if hello.resume else ""))
         await send(_text(frames.Ready(clock.new_id("ses"), hello.subscribe, hello.accounts,
-                                      resumed)))
+                                      resumed, self.bus.id_of(session.cursor))))
         if gap:
             await send(_text(gap))
         pump = asyncio.ensure_future(self._pump(session, send))
@@ -218,7 +222,8 @@ class Emulator:
             elif isinstance(frame, frames.Update):
                 session.subscribe, session.accounts = frame.subscribe, frame.accounts
                 await send(_text(frames.Ready(clock.new_id("ses"), frame.subscribe,
-                                              frame.accounts, True)))
+                                              frame.accounts, True,
+                                              self.bus.id_of(session.cursor))))
             elif isinstance(frame, frames.Malformed):
                 await send(_text(frames.ErrorFrame("bad_request", frame.reason)))
 

@@ -170,21 +170,27 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                     settings.api_key, settings.ws_token, settings.subscribe, settings.accounts,
                     last_id, f"ofevents/{__version__}")))
                 unresumed: str | None = None
+                start: str | None = None  # where the server says this session starts
                 async for raw in ws:
                     frame = frames.decode_server(raw)
                     if isinstance(frame, frames.Event):
                         if unresumed is not None:
                             yield Gap(unresumed, "not_resumed")
                             unresumed = None
+                        start = None
                         yield EventReceived(frame)
                         last_id = frame.id  # reached only once the consumer took the event
                     elif isinstance(frame, frames.Ready):
                         yield Connected(frame.session, frame.resumed)
+                        start = frame.last
                         if last_id is not None and not frame.resumed:
                             unresumed = last_id
+                        elif last_id is None:
+                            last_id = start  # so a drop before the first event loses none
                     elif isinstance(frame, frames.Gap):
                         unresumed = None
                         yield Gap(frame.after, frame.reason)
+                        last_id = start or last_id  # the loss is reported: go on from here
                     elif isinstance(frame, frames.ErrorFrame):
                         outcome.retry_after = frame.retry_after
                         yield Problem(f"server error {frame.code}: {frame.message}")

@@ -24,7 +24,7 @@ def test_listen_json_prints_flat_events_and_stops_after_max_events() -> None:
             publish(served, loop, "tip", ACCOUNT, {"amount": n})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--json", "--max-events", "2",
-                                     "--resume", "evt_000000000000"])
+                                     "--resume", served.app.bus.id_of(0)])
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [list(x)[:4] for x in lines] == [["id", "event", "accountId", "ts"]] * 2
@@ -37,7 +37,7 @@ def test_listen_human_line_and_env_credentials() -> None:
     with emulator_thread() as (served, loop):
         publish(served, loop, "tip", ACCOUNT, {"amount": 25, "message": "<b>hi</b>\x1b[31m"})
         result = runner.invoke(app, ["listen", "-e", "tip", "-a", ACCOUNT, "--max-events", "1",
-                                     "--resume", "evt_000000000000"],
+                                     "--resume", served.app.bus.id_of(0)],
                                env={"BFL_API_KEY": KEY, "BFL_WS_TOKEN": TOKEN,
                                     "OFEVENTS_EVENTBUS_URL": served.url})
     assert result.exit_code == 0, result.stderr
@@ -75,11 +75,11 @@ def test_gap_exits_1() -> None:
         for _ in range(3):
             publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
-                                     "--ws-token", TOKEN, "--resume", "evt_000000000001",
+                                     "--ws-token", TOKEN, "--resume", served.app.bus.id_of(1),
                                      "--max-events", "1", "--json"])
     assert result.exit_code == 1
-    assert "GAP: events after evt_000000000001 were lost (expired)" in result.stderr
-    assert json.loads(result.stdout)["id"] == "evt_000000000003"
+    assert f"GAP: events after {served.app.bus.id_of(1)} were lost (expired)" in result.stderr
+    assert json.loads(result.stdout)["id"] == served.app.bus.id_of(3)
 
 
 def test_print_secret_prints_the_same_secret_each_time() -> None:
@@ -99,7 +99,7 @@ def test_forward_to_shows_masked_secret_and_results() -> None:
         publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--max-events", "1", "--json",
-                                     "--resume", "evt_000000000000", "--forward-to", url,
+                                     "--resume", served.app.bus.id_of(0), "--forward-to", url,
                                      "--secret", secret])
     assert result.exit_code == 0, result.stderr
     assert secret not in result.stderr + result.stdout and "whsec_…aSw" in result.stderr
@@ -184,7 +184,7 @@ def test_forward_to_signs_with_the_provider_secret_from_env() -> None:
         publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--max-events", "1", "--resume",
-                                     "evt_000000000000", "--forward-to", url,
+                                     served.app.bus.id_of(0), "--forward-to", url,
                                      "--provider", "ofapi"],
                                env={"OFAPI_WEBHOOK_SECRET": "ofapi-secret-123456"})
     assert result.exit_code == 0, result.stderr

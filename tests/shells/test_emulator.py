@@ -67,7 +67,7 @@ def test_subscribe_and_account_filters_apply_server_side() -> None:
                                 {"event": "tip", "accountId": ACCOUNT}])
             frame = json.loads(await ws.recv())
             assert (frame["event"], frame["accountId"]) == ("tip", ACCOUNT)
-            assert frame["id"] == "evt_000000000003"
+            assert frame["id"] == served.app.bus.id_of(3)
     run(body)
 
 
@@ -190,9 +190,9 @@ def test_drop_every_closes_after_n_events() -> None:
         await emit(served, [{"event": "tip"}] * 3)
         async with connect(served.url) as ws:
             ids = (await emit(served, [{"event": "tip"}])).json()["ids"]
-            await hello(ws, resume="evt_000000000002")
+            await hello(ws, resume=served.app.bus.id_of(2))
             assert [json.loads(await ws.recv())["id"] for _ in range(2)] == [
-                "evt_000000000003", ids[0]]
+                served.app.bus.id_of(3), ids[0]]
             await ws.wait_closed()
             assert ws.close_code == 1012
     run(body, drop_every=2)

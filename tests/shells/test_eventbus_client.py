@@ -258,3 +258,39 @@ def test_abnormal_close_1006_reconnects_and_resumes() -> None:
             assert "1006" in reconnect.reason
             assert [h["resume"] for h in hellos[:2]] == [None, "e1"]
     asyncio.run(main())
+
+
+def test_an_id_from_an_earlier_emulator_run_is_a_gap_not_a_silent_resume() -> None:
+    """A restarted emulator with as many events refuses the old run's id: gap `unknown`."""
+    async def main() -> None:
+        settings = EmulatorSettings(port=0, rate=0, api_key=KEY, ws_token=TOKEN)
+        async with running(settings) as first:
+            old = first.app.emit([{"event": "tip"}] * 2)[0]
+        async with running(settings) as second:
+            second.app.emit([{"event": "tip"}] * 3)
+            values = await collect(ClientSettings(second.url, KEY, TOKEN, resume=old),
+                                   lambda v: any(isinstance(x, Gap) for x in v))
+            assert Gap(old, "unknown") in values
+            assert not any(isinstance(v, Connected) and v.resumed for v in values)
+    asyncio.run(main())
+
+
+def test_a_drop_before_the_first_event_resumes_from_ready_last() -> None:
+    """With no resume point, the next hello resumes from the ready's `last`: nothing is lost."""
+    hellos: list[dict[str, Any]] = []
+
+    async def script(ws: Any) -> None:
+        hellos.append(json.loads(await ws.recv()))
+        if len(hellos) == 1:
+            await ws.send(json.dumps({**READY, "last": "e0"}))
+            await ws.close(1012)  # dropped before any event
+            return
+        await ws.send(json.dumps({**READY, "resumed": True, "last": "e0"}))
+        await ws.send(json.dumps(_event(1)))
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, **FAST), count_events(1))
+            assert [h["resume"] for h in hellos] == [None, "e0"]
+            assert not any(isinstance(v, Gap) for v in values)
+    asyncio.run(main())
