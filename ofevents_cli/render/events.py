@@ -120,7 +120,8 @@ def delivery_line(d: Delivered) -> str:
 
 
 # the same JSON as render.output.emit_json, without its per-line flush (see Renderer.flush)
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # parsed JSON: no cycles
+# parsed JSON: no cycles; NaN was refused when the frame was decoded
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False)
 
 
 class Renderer:

@@ -109,6 +109,10 @@ def now_iso() -> str:
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+class TooLarge(OfeventsError):
+    """An injected event would not fit in one frame (413)."""
+
+
 class Emulator:
     """The ASGI app: `/v1/events` (WebSocket) and `POST /v1/emit` (HTTP)."""
 
@@ -220,6 +224,11 @@ class Emulator:
             if isinstance(frame, frames.Ping):
                 await send(_text(frames.Pong(frame.t)))
             elif isinstance(frame, frames.Update):
+                foreign = [a for a in frame.accounts or () if a not in self.bus.accounts]
+                if foreign:
+                    await self._refuse(send, frames.CLOSE_FORBIDDEN, "forbidden",
+                                       f"account {foreign[0]} is not one of yours")
+                    return
                 session.subscribe, session.accounts = frame.subscribe, frame.accounts
                 await send(_text(frames.Ready(clock.new_id("ses"), frame.subscribe,
                                               frame.accounts, True,
@@ -275,9 +284,15 @@ class Emulator:
             await self._answer(send, 413, {"error": f"body larger than {MAX_BODY} bytes"})
             return
         try:
-            ids = self.emit(json.loads(body))
+            ids = self.emit(json.loads(body, parse_constant=_no_constant))
         except ValueError as exc:
             await self._answer(send, 400, {"error": f"body is not JSON: {exc}"})
+            return
+        except RecursionError:
+            await self._answer(send, 400, {"error": "body is not JSON: nested too deeply"})
+            return
+        except TooLarge as exc:
+            await self._answer(send, 413, {"error": exc.message})
             return
         except OfeventsError as exc:
             await self._answer(send, 400, {"error": exc.message})
@@ -310,10 +325,30 @@ class Emulator:
             except OfeventsError as exc:
                 hint = f" ({exc.hint})" if exc.hint else ""
                 raise OfeventsError(f"{where}{exc.message}{hint}") from None
-            account = str(item.get("accountId") or self.creators[0].id)
-            checked.append((fixture.name, account, {**fixture.data, **data}))
+            account = _account(item.get("accountId"), where) or self.creators[0].id
+            merged = {**fixture.data, **data}
+            size = len(frames.encode(frames.Event(self.bus.id_of(0), fixture.name, account,
+                                                  now_iso(), merged)).encode())
+            if size > frames.MAX_FRAME:
+                raise TooLarge(f"{where}the event frame would be {size} bytes; "
+                               f"a frame is at most {frames.MAX_FRAME}")
+            checked.append((fixture.name, account, merged))
         now = now_iso()
         return [self.bus.publish(name, account, data, now) for name, account, data in checked]
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: refused, so every frame stays valid JSON."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _account(value: Any, where: str) -> str | None:
+    """An item's accountId (None: absent, so the first account); a non-empty string or int."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise OfeventsError(f"{where}\"accountId\" must be a non-empty string or an integer")
+    return str(value)
 
 
 class _Session:

@@ -16,9 +16,16 @@ from dataclasses import dataclass
 
 from ofevents_cli import __version__
 from ofevents_cli.core import frames
-from ofevents_cli.errors import CredentialsError, InputError, UnreachableError
+from ofevents_cli.errors import (
+    CredentialsError,
+    ExitCode,
+    InputError,
+    OfeventsError,
+    UnreachableError,
+)
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/events"
+CLOSE_TOO_BIG = 1009  # a frame larger than frames.MAX_FRAME
 
 
 @dataclass(frozen=True)
@@ -117,6 +124,12 @@ class _Outcome:
     retry_after: float | None = None
 
 
+class Blocked(OfeventsError):
+    """The same event is too large for a frame again after a resume: waiting cannot help."""
+
+    exit_code = ExitCode.FAILURES
+
+
 def _describe(exc: OSError) -> str:
     """A short reason for a failed connection attempt."""
     if isinstance(exc, TimeoutError):
@@ -157,6 +170,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     rng = rng or random.Random()
     last_id = settings.resume  # the last *delivered* event: the resume point
     attempt = 0
+    too_big_after: list[str | None] = []  # the resume point of the last 1009, if any
     yield Connecting(settings.url)
     while True:
         outcome = _Outcome()
@@ -209,6 +223,12 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
         if outcome.code in frames.FATAL_CLOSES:
             yield Disconnected(reason)
             raise _fail(outcome)
+        if outcome.code == CLOSE_TOO_BIG and too_big_after == [last_id]:
+            yield Disconnected(reason)
+            raise Blocked(f"the event after {last_id or 'the start'} is larger than "
+                          f"{frames.MAX_FRAME} bytes, again after a resume: it blocks the stream",
+                          "ask the server's operator to check that event; --resume a later id")
+        too_big_after = [last_id] if outcome.code == CLOSE_TOO_BIG else []
         if opened is not None and time.monotonic() - opened >= settings.reset_after:
             attempt = 0
         attempt += 1

@@ -115,7 +115,8 @@ class Forwarder:
         from ofevents_cli.shells.sender import send
 
         s = self.settings
-        body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
         for attempt in range(1, s.attempts + 1):
             headers = [("content-type", "application/json"),
                        ("user-agent", f"ofevents/{__version__}"),

@@ -294,3 +294,23 @@ def test_a_drop_before_the_first_event_resumes_from_ready_last() -> None:
             assert [h["resume"] for h in hellos] == [None, "e0"]
             assert not any(isinstance(v, Gap) for v in values)
     asyncio.run(main())
+
+
+def test_an_event_too_large_twice_at_the_same_point_ends_with_exit_1() -> None:
+    """1009 again at the same resume point: Blocked (exit 1) instead of looping forever."""
+    hellos: list[str] = []
+
+    async def script(ws: Any) -> None:
+        hellos.append(await ws.recv())
+        await ws.send(json.dumps(READY))
+        await ws.send(json.dumps({**_event(1), "data": {"x": "y" * (1 << 20)}}))
+        await ws.wait_closed()
+
+    async def main() -> None:
+        from ofevents_cli.shells.eventbus import Blocked
+
+        async with scripted(script) as url:
+            with pytest.raises(Blocked, match="larger than 1048576 bytes"):
+                await collect(ClientSettings(url, KEY, TOKEN, **FAST), lambda v: False)
+        assert len(hellos) == 2
+    asyncio.run(main())
