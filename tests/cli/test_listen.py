@@ -212,3 +212,23 @@ def test_bad_url_is_a_usage_error() -> None:
                                      "--ws-token", TOKEN])
         assert result.exit_code == 2 and "--url" in result.stderr, url
         assert "Traceback" not in result.stderr
+
+
+def test_listen_into_a_reader_that_closes_early_exits_quietly() -> None:
+    """`listen --json | head -n 2`: once the reader is gone, exit 0 without a traceback."""
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    with subprocess.Popen([exe, "listen", "--demo", "--json"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            for _ in range(2):
+                assert json.loads(proc.stdout.readline())["id"].startswith("evt_")
+            proc.stdout.close()  # what `head` does after its lines
+            assert proc.wait(timeout=20) == 0
+            stderr = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert "disconnected: output closed" in stderr
