@@ -80,5 +80,6 @@ def listen(
         with contextlib.suppress(BrokenPipeError):
             renderer.flush()
         renderer.show(eventbus.Disconnected("interrupted"))
+    renderer.finish()
     if renderer.exit_code:
         raise typer.Exit(renderer.exit_code)

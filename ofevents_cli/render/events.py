@@ -164,6 +164,11 @@ class Renderer:
                 os.close(devnull)
             raise
 
+    def finish(self) -> None:
+        """The closing summary on stderr: how many events were not forwarded, if any."""
+        if self.undelivered:
+            say(f"!! {self.undelivered} event(s) not forwarded")
+
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""
         if isinstance(value, EventReceived):

@@ -138,8 +138,14 @@ class Forwarder:
             await asyncio.wait(list(self.workers.values()), timeout=0.1)
 
     async def aclose(self) -> None:
-        """Stop the workers and close the HTTP client."""
+        """Stop the workers, report every event still queued or in flight as not forwarded
+        (the command then exits 1), and close the HTTP client."""
         for task in list(self.workers.values()):
             task.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
+        for queue in self.queues.values():
+            while queue:
+                self.report(Delivered(queue.popleft(), self.settings.url, None, 0.0, 0,
+                                      "listen ended before it was delivered", dropped=True))
+                self.pending -= 1
         await self.client.aclose()
