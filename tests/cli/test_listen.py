@@ -141,6 +141,27 @@ def test_emulator_subprocess_serves_until_interrupted() -> None:
             proc.stderr.close()
 
 
+def test_emulator_hint_masks_credentials_the_user_chose() -> None:
+    """The `try:` hint shows demo defaults in clear but a user's own WS token only masked."""
+    import signal
+
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    token = "my-very-secret-ws-token"
+    with subprocess.Popen([exe, "emulator", "--port", "0", "--rate", "0", "--ws-token", token],
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        try:
+            hint = [proc.stderr.readline() for _ in range(3)][2]
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert hint.startswith("try: ofevents listen") and token not in hint
+    assert "--api-key demo-api-key" in hint and "--ws-token …ken" in hint
+
+
 def test_ctrl_c_ends_listen_cleanly_with_exit_0() -> None:
     """SIGINT is the normal end of `listen --demo`: exit 0, `disconnected`, no traceback."""
     import signal

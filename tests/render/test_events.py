@@ -60,3 +60,10 @@ def test_finish_sums_up_events_not_forwarded(capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "!! not forwarded e1: listen ended" in err and "!! 1 event(s) not forwarded" in err
     assert renderer.exit_code == 1
+
+
+def test_a_money_field_that_is_not_a_number_cannot_drive_the_terminal() -> None:
+    """A tip `amount` holding text with escapes is shown short and escaped, never raw."""
+    text = line(_event("tip", amount="\x1b]0;pwned\x07" + "9" * 40))
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b]0;pwned" in text
+    assert "9" * 30 not in text
