@@ -152,6 +152,16 @@ def _fail(outcome: _Outcome) -> CredentialsError | InputError:
     return CredentialsError(f"{what} (close code {outcome.code})", hint)
 
 
+def _refused(url: str, status: int) -> CredentialsError | UnreachableError:
+    """A handshake answered 4xx will be answered the same way again: fatal, not retried."""
+    if status == 401:
+        return CredentialsError(f"EventBus at {url} refused the connection (HTTP 401)",
+                                "check --api-key/--ws-token (or BFL_API_KEY/BFL_WS_TOKEN)")
+    return UnreachableError(f"no EventBus at {url} (the handshake got HTTP {status})",
+                            "check --url (or OFEVENTS_EVENTBUS_URL): the path is usually "
+                            "/v1/events" + ("; or the credentials" if status == 403 else ""))
+
+
 async def stream(settings: ClientSettings, rng: random.Random | None = None
                  ) -> AsyncGenerator[Update, None]:
     """Tail the EventBus until a fatal close, no retries left, or the consumer stops.
@@ -159,7 +169,12 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     One generator (not one per connection): every event passes through a single `yield`.
     """
     from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.exceptions import (
+        ConnectionClosed,
+        InvalidHandshake,
+        InvalidStatus,
+        InvalidURI,
+    )
     from websockets.uri import parse_uri
 
     try:
@@ -215,6 +230,12 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
             closed = exc.rcvd or exc.sent
             outcome.code = closed.code if closed else 1006
             outcome.reason = closed.reason if closed else "connection lost"
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if 400 <= status < 500 and status not in (408, 429):
+                yield Disconnected(f"handshake refused: HTTP {status}")
+                raise _refused(settings.url, status) from None
+            outcome.reason = f"handshake failed: {exc}"
         except InvalidHandshake as exc:
             outcome.reason = f"handshake failed: {exc}"
         except (OSError, TimeoutError) as exc:

@@ -253,3 +253,13 @@ def test_listen_into_a_reader_that_closes_early_exits_quietly() -> None:
                 proc.kill()
     assert "Traceback" not in stderr and "Exception ignored" not in stderr
     assert "disconnected: output closed" in stderr
+
+
+def test_a_wrong_url_path_is_fatal_with_a_hint_about_url() -> None:
+    """Handshake refused with HTTP 4xx (wrong path): exit 3 at once, hint names --url."""
+    with emulator_thread() as (served, _):
+        result = runner.invoke(app, ["listen", "--url", served.url.replace("/v1/events", "/v2"),
+                                     "--api-key", KEY, "--ws-token", TOKEN])
+    assert result.exit_code == 3
+    assert "HTTP 403" in result.stderr and "--url" in result.stderr
+    assert "reconnecting" not in result.stderr
