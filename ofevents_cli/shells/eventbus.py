@@ -103,8 +103,9 @@ Update = Connecting | Connected | EventReceived | Gap | Problem | Reconnecting |
 
 
 def backoff(attempt: int, settings: ClientSettings, rng: random.Random) -> float:
-    """Full jitter: uniform in [0, min(max_delay, initial_delay * factor ** attempt)]."""
-    ceiling = min(settings.max_delay, settings.initial_delay * settings.factor ** attempt)
+    """Full jitter: uniform in [0, min(max_delay, initial_delay * factor ** (attempt - 1))],
+    so the first reconnect waits at most `initial_delay`."""
+    ceiling = min(settings.max_delay, settings.initial_delay * settings.factor ** (attempt - 1))
     return rng.uniform(0, ceiling)
 
 
@@ -189,12 +190,11 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     yield Connecting(settings.url)
     while True:
         outcome = _Outcome()
-        opened: float | None = None
+        ready_at: float | None = None  # when the server accepted the hello
         try:
             async with connect(settings.url, max_size=frames.MAX_FRAME, compression=None,
                                open_timeout=settings.open_timeout, proxy=None,
                                user_agent_header=f"ofevents/{__version__}") as ws:
-                opened = time.monotonic()
                 await ws.send(frames.encode(frames.Hello(
                     settings.api_key, settings.ws_token, settings.subscribe, settings.accounts,
                     last_id, f"ofevents/{__version__}")))
@@ -210,6 +210,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                         yield EventReceived(frame)
                         last_id = frame.id  # reached only once the consumer took the event
                     elif isinstance(frame, frames.Ready):
+                        ready_at = ready_at or time.monotonic()
                         yield Connected(frame.session, frame.resumed)
                         start = frame.last
                         if last_id is not None and not frame.resumed:
@@ -250,7 +251,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                           f"{frames.MAX_FRAME} bytes, again after a resume: it blocks the stream",
                           "ask the server's operator to check that event; --resume a later id")
         too_big_after = [last_id] if outcome.code == CLOSE_TOO_BIG else []
-        if opened is not None and time.monotonic() - opened >= settings.reset_after:
+        if ready_at is not None and time.monotonic() - ready_at >= settings.reset_after:
             attempt = 0
         attempt += 1
         if settings.max_retries is not None and attempt > settings.max_retries:
@@ -260,6 +261,6 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                                    "--max-retries)")
         delay = backoff(attempt, settings, rng)
         if outcome.code == frames.CLOSE_RATE_LIMITED and outcome.retry_after is not None:
-            delay = outcome.retry_after
+            delay = max(0.0, min(outcome.retry_after, settings.max_delay))
         yield Reconnecting(delay, attempt, reason)
         await asyncio.sleep(delay)

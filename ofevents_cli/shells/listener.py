@@ -85,6 +85,7 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                         forwarder.submit(update.event)
                     count += 1
                     if max_events is not None and count >= max_events:
+                        show(Disconnected(f"{max_events} event(s) received (--max-events)"))
                         break
         except asyncio.CancelledError:
             if not reader_gone or task is None:

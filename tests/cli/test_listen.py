@@ -30,6 +30,7 @@ def test_listen_json_prints_flat_events_and_stops_after_max_events() -> None:
     assert [list(x)[:4] for x in lines] == [["id", "event", "accountId", "ts"]] * 2
     assert [x["amount"] for x in lines] == [0, 1]
     assert "connected" in result.stderr and "amount" not in result.stderr
+    assert "disconnected: 2 event(s) received (--max-events)" in result.stderr
 
 
 def test_listen_human_line_and_env_credentials() -> None:

@@ -211,7 +211,7 @@ def test_unreachable_with_no_retries_left_raises_unreachable() -> None:
 
 
 def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
-    """The wait before attempt n is within [0, min(max, initial * factor**n)]."""
+    """The wait before attempt n is within [0, min(max, initial * factor**(n-1))]."""
     import random
 
     from ofevents_cli.shells.eventbus import backoff
@@ -220,7 +220,7 @@ def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
     rng = random.Random(0)
     for attempt in range(1, 12):
         waits = [backoff(attempt, settings, rng) for _ in range(200)]
-        ceiling = min(30.0, 0.5 * 2 ** attempt)
+        ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
         assert min(waits) >= 0 and max(waits) <= ceiling
         assert max(waits) > ceiling * 0.8  # the whole range is used
 
@@ -313,4 +313,31 @@ def test_an_event_too_large_twice_at_the_same_point_ends_with_exit_1() -> None:
             with pytest.raises(Blocked, match="larger than 1048576 bytes"):
                 await collect(ClientSettings(url, KEY, TOKEN, **FAST), lambda v: False)
         assert len(hellos) == 2
+    asyncio.run(main())
+
+
+def test_retry_after_is_capped_at_max_delay() -> None:
+    """A 4008 asking for an hour waits at most max_delay."""
+    async def main() -> None:
+        script = _server(READY, {"op": "error", "code": "rate_limited", "message": "x",
+                                 "retryAfter": 3600}, close=4008)
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, max_delay=0.02),
+                                   lambda v: isinstance(v[-1], Reconnecting))
+            assert values[-1].delay == 0.02  # type: ignore[union-attr]
+    asyncio.run(main())
+
+
+def test_attempts_do_not_reset_when_ready_never_came() -> None:
+    """A connection that stays open without a `ready` does not reset the attempt count."""
+    async def script(ws: Any) -> None:
+        await ws.recv()
+        await asyncio.sleep(0.06)
+        await ws.close(1011)
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, reset_after=0.05, **FAST),
+                                   lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
+            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 2, 3]
     asyncio.run(main())
