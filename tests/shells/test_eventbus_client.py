@@ -186,15 +186,18 @@ def test_retryable_close_codes_reconnect(code: int) -> None:
     asyncio.run(main())
 
 
-def test_rate_limit_waits_retry_after() -> None:
-    """4008 with retryAfter reconnects after exactly that delay."""
+@pytest.mark.parametrize(("retry_after", "max_delay", "waited"),
+                         [(0.05, 30.0, 0.05), (3600, 0.02, 0.02)])
+def test_rate_limit_waits_retry_after_capped_at_max_delay(retry_after: float, max_delay: float,
+                                                          waited: float) -> None:
+    """4008 with retryAfter reconnects after that delay, but never later than max_delay."""
     async def main() -> None:
         script = _server(READY, {"op": "error", "code": "rate_limited", "message": "x",
-                                 "retryAfter": 0.05}, close=4008)
+                                 "retryAfter": retry_after}, close=4008)
         async with scripted(script) as url:
-            values = await collect(ClientSettings(url, KEY, TOKEN),
+            values = await collect(ClientSettings(url, KEY, TOKEN, max_delay=max_delay),
                                    lambda v: isinstance(v[-1], Reconnecting))
-            assert values[-1] == Reconnecting(0.05, 1, "closed 4008 (scripted)")
+            assert values[-1] == Reconnecting(waited, 1, "closed 4008 (scripted)")
     asyncio.run(main())
 
 
@@ -225,11 +228,14 @@ def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
         assert max(waits) > ceiling * 0.8  # the whole range is used
 
 
-def test_attempts_reset_after_a_connection_stayed_up() -> None:
-    """A connection up longer than reset_after starts the attempt count again at 1."""
+@pytest.mark.parametrize(("ready", "attempts"), [(True, [1, 1, 1]), (False, [1, 2, 3])])
+def test_attempts_reset_after_a_connection_stayed_up_after_ready(ready: bool,
+                                                                 attempts: list[int]) -> None:
+    """Up longer than reset_after after `ready`: the count restarts at 1; without ready: not."""
     async def script(ws: Any) -> None:
         await ws.recv()
-        await ws.send(json.dumps(READY))
+        if ready:
+            await ws.send(json.dumps(READY))
         await asyncio.sleep(0.06)
         await ws.close(1012)
 
@@ -237,7 +243,7 @@ def test_attempts_reset_after_a_connection_stayed_up() -> None:
         async with scripted(script) as url:
             values = await collect(ClientSettings(url, KEY, TOKEN, reset_after=0.05, **FAST),
                                    lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
-            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 1, 1]
+            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == attempts
     asyncio.run(main())
 
 
@@ -315,29 +321,3 @@ def test_an_event_too_large_twice_at_the_same_point_ends_with_exit_1() -> None:
         assert len(hellos) == 2
     asyncio.run(main())
 
-
-def test_retry_after_is_capped_at_max_delay() -> None:
-    """A 4008 asking for an hour waits at most max_delay."""
-    async def main() -> None:
-        script = _server(READY, {"op": "error", "code": "rate_limited", "message": "x",
-                                 "retryAfter": 3600}, close=4008)
-        async with scripted(script) as url:
-            values = await collect(ClientSettings(url, KEY, TOKEN, max_delay=0.02),
-                                   lambda v: isinstance(v[-1], Reconnecting))
-            assert values[-1].delay == 0.02  # type: ignore[union-attr]
-    asyncio.run(main())
-
-
-def test_attempts_do_not_reset_when_ready_never_came() -> None:
-    """A connection that stays open without a `ready` does not reset the attempt count."""
-    async def script(ws: Any) -> None:
-        await ws.recv()
-        await asyncio.sleep(0.06)
-        await ws.close(1011)
-
-    async def main() -> None:
-        async with scripted(script) as url:
-            values = await collect(ClientSettings(url, KEY, TOKEN, reset_after=0.05, **FAST),
-                                   lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
-            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 2, 3]
-    asyncio.run(main())
