@@ -321,3 +321,25 @@ def test_an_event_too_large_twice_at_the_same_point_ends_with_exit_1() -> None:
         assert len(hellos) == 2
     asyncio.run(main())
 
+
+@pytest.mark.parametrize(("status", "error"), [(401, CredentialsError), (404, UnreachableError)])
+def test_a_handshake_refused_with_4xx_is_not_retried(status: int,
+                                                     error: type[Exception]) -> None:
+    """HTTP 401 on the upgrade is a credentials error (exit 4), another 4xx exit 3; no retry."""
+    from websockets.asyncio.server import serve
+
+    asked: list[str] = []
+
+    def refuse(connection: Any, request: Any) -> Any:
+        asked.append(request.path)
+        return connection.respond(status, "no\n")
+
+    async def main() -> None:
+        async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0,
+                         process_request=refuse) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            settings = ClientSettings(f"ws://127.0.0.1:{port}/v1/events", KEY, TOKEN, **FAST)
+            with pytest.raises(error, match=f"HTTP {status}"):
+                await collect(settings, lambda v: False)
+        assert asked == ["/v1/events"]
+    asyncio.run(main())
