@@ -23,6 +23,7 @@ def emulator(
     """Run a local EventBus that speaks ofevents' protocol, until Ctrl+C."""
     import asyncio
 
+    from ofevents_cli.core.masking import mask
     from ofevents_cli.render.output import say
     from ofevents_cli.render.text import escape_control, shorten
     from ofevents_cli.shells import config
@@ -35,6 +36,10 @@ def emulator(
                                     key or emu.DEFAULT_API_KEY, token or emu.DEFAULT_WS_TOKEN,
                                     drop_every)
 
+    def key_hint(given: str | None, default: str) -> str:
+        """The demo default in clear; a credential of the user's only masked."""
+        return mask(given) if given else default
+
     async def serve() -> None:
         def log(line: str) -> None:
             say("  " + escape_control(shorten(line, 200)))
@@ -43,8 +48,8 @@ def emulator(
             say(f"emulator listening on {served.url} (POST {emit_url(served.url)})")
             say(f"accounts: {', '.join(a.id for a in served.app.creators)}")
             say(f"try: ofevents listen --url {served.url}"
-                + ("" if key and token else
-                   f" --api-key {settings.api_key} --ws-token {settings.ws_token}"))
+                f" --api-key {key_hint(key, emu.DEFAULT_API_KEY)}"
+                f" --ws-token {key_hint(token, emu.DEFAULT_WS_TOKEN)}")
             await asyncio.Event().wait()
 
     try:

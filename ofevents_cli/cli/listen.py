@@ -35,6 +35,7 @@ def listen(
         return
 
     import asyncio
+    import contextlib
     import os
     import sys
 
@@ -76,7 +77,9 @@ def listen(
                                     max_events=max_events, forward=forward,
                                     demo=demo_settings))
     except KeyboardInterrupt:
-        renderer.flush()
+        with contextlib.suppress(BrokenPipeError):
+            renderer.flush()
         renderer.show(eventbus.Disconnected("interrupted"))
+    renderer.finish()
     if renderer.exit_code:
         raise typer.Exit(renderer.exit_code)

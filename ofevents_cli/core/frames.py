@@ -91,6 +91,7 @@ class Ready:
     subscribe: tuple[str, ...] = ()
     accounts: tuple[str, ...] | None = None
     resumed: bool = False
+    last: str | None = None  # the session starts after this event id (a resume point)
 
 
 _ENVELOPE = frozenset({"id", "event", "accountId", "ts"})
@@ -202,6 +203,15 @@ def _accounts(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
     return tuple(str(v) for v in ids)
 
 
+def _optional(obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def _hello(o: Mapping[str, Any]) -> Hello:
     resume = o.get("resume")
     if resume is not None and not isinstance(resume, str):
@@ -237,9 +247,9 @@ _CLIENT_OPS: dict[str, Callable[[Mapping[str, Any]], ClientFrame]] = {
 
 _SERVER_OPS: dict[str, Callable[[Mapping[str, Any]], ServerFrame]] = {
     "ready": lambda o: Ready(_text(o, "session"), _names(o, "subscribe"), _accounts(o),
-                             o.get("resumed") is True),
+                             o.get("resumed") is True, _optional(o, "last")),
     "event": _event,
-    "gap": lambda o: Gap(o.get("after") if isinstance(o.get("after"), str) else None,
+    "gap": lambda o: Gap(_optional(o, "after"),
                          _text(o, "reason", required=False) or "expired"),
     "error": _error,
     "pong": lambda o: Pong(o.get("t")),
@@ -250,9 +260,11 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
     if isinstance(text, bytes):
         return Malformed("binary frame (the protocol uses text frames only)")
     try:
-        obj = json.loads(text)
+        obj = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
+    except ValueError as exc:
+        return Malformed(f"not JSON ({exc})")
     except RecursionError:
         return Malformed("JSON nested too deeply")
     if not isinstance(obj, dict):
@@ -286,6 +298,7 @@ def _filter(accounts: Sequence[str] | None) -> dict[str, Any]:
 
 
 def _wire(frame: ClientFrame | ServerFrame) -> dict[str, Any]:
+    out: dict[str, Any]
     if isinstance(frame, Hello):
         return {"op": "hello", "apiKey": frame.api_key, "wsToken": frame.ws_token,
                 "subscribe": list(frame.subscribe), **_filter(frame.accounts),
@@ -295,15 +308,18 @@ def _wire(frame: ClientFrame | ServerFrame) -> dict[str, Any]:
     if isinstance(frame, Ping):
         return {"op": "ping", "t": frame.t}
     if isinstance(frame, Ready):
-        return {"op": "ready", "session": frame.session, "subscribe": list(frame.subscribe),
-                **_filter(frame.accounts), "resumed": frame.resumed}
+        out = {"op": "ready", "session": frame.session, "subscribe": list(frame.subscribe),
+               **_filter(frame.accounts), "resumed": frame.resumed}
+        if frame.last is not None:
+            out["last"] = frame.last
+        return out
     if isinstance(frame, Event):
         return {"op": "event", "id": frame.id, "event": frame.event,
                 "accountId": frame.account_id, "ts": frame.ts, "data": dict(frame.data)}
     if isinstance(frame, Gap):
         return {"op": "gap", "after": frame.after, "reason": frame.reason}
     if isinstance(frame, ErrorFrame):
-        out: dict[str, Any] = {"op": "error", "code": frame.code, "message": frame.message}
+        out = {"op": "error", "code": frame.code, "message": frame.message}
         if frame.retry_after is not None:
             out["retryAfter"] = frame.retry_after
         return out
@@ -311,8 +327,8 @@ def _wire(frame: ClientFrame | ServerFrame) -> dict[str, Any]:
 
 
 def encode(frame: ClientFrame | ServerFrame) -> str:
-    """One frame as the text of one WebSocket message."""
-    return json.dumps(_wire(frame), ensure_ascii=False, separators=(",", ":"))
+    """One frame as the text of one WebSocket message; ValueError for NaN or Infinity."""
+    return json.dumps(_wire(frame), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def matches(event: str, account_id: str, subscribe: Sequence[str],

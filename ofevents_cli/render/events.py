@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -120,7 +121,8 @@ def delivery_line(d: Delivered) -> str:
 
 
 # the same JSON as render.output.emit_json, without its per-line flush (see Renderer.flush)
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False)  # parsed JSON: no cycles
+# parsed JSON: no cycles; NaN was refused when the frame was decoded
+_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False)
 
 
 class Renderer:
@@ -142,12 +144,30 @@ class Renderer:
         return 1 if self.lost or self.undelivered else 0
 
     def flush(self) -> None:
-        """Write the event lines held so far to stdout in one go (called once per burst)."""
-        if self.pending:
-            self.pending.append("")
-            sys.stdout.write("\n".join(self.pending))
+        """Write the event lines held so far to stdout in one go (called once per burst).
+
+        BrokenPipeError when the reader went away (`listen | head`): stdout is pointed at
+        /dev/null first, so the interpreter's own flush at exit cannot fail again.
+        """
+        try:
+            if self.pending:
+                self.pending.append("")
+                sys.stdout.write("\n".join(self.pending))
+                self.pending.clear()
+            sys.stdout.flush()
+        except BrokenPipeError:
             self.pending.clear()
-        sys.stdout.flush()
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, sys.stdout.fileno())
+            finally:
+                os.close(devnull)
+            raise
+
+    def finish(self) -> None:
+        """The closing summary on stderr: how many events were not forwarded, if any."""
+        if self.undelivered:
+            say(f"!! {self.undelivered} event(s) not forwarded")
 
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""

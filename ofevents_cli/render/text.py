@@ -26,10 +26,10 @@ def shorten(text: str, width: int = 60) -> str:
 
 
 def money(amount: object, currency: str = "$") -> str:
-    """25 -> `$25.00`; anything not a number is shown as it is."""
+    """25 -> `$25.00`; anything not a number is shown short and with control chars escaped."""
     if isinstance(amount, (int, float)) and not isinstance(amount, bool):
         return f"{currency}{amount:,.2f}"
-    return str(amount)
+    return escape_control(shorten(str(amount), 20))
 
 
 def safe(text: str, width: int = 60) -> str:

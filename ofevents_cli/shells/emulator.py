@@ -11,6 +11,7 @@ import contextlib
 import hmac
 import json
 import random
+import secrets
 import socket
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
@@ -59,24 +60,27 @@ class _Stored:
 
 
 class Bus:
-    """The event log and the resume buffer: ids are `evt_` + a zero-padded sequence number."""
+    """The event log and the resume buffer: ids are `evt_<run>_<seq>`.
 
-    def __init__(self, size: int, known_accounts: set[str]) -> None:
+    `run` is random per emulator start, so an id from an earlier run is refused (gap
+    "unknown") instead of resuming at the same sequence number of a different stream.
+    """
+
+    def __init__(self, size: int, known_accounts: set[str], run: str | None = None) -> None:
         self.log: deque[_Stored] = deque(maxlen=size)
         self.last = 0
         self.accounts = known_accounts
         self.changed = asyncio.Event()
+        self.run = run or secrets.token_hex(4)
 
-    @staticmethod
-    def id_of(seq: int) -> str:
-        """The wire id of sequence number `seq`."""
-        return f"evt_{seq:012d}"
+    def id_of(self, seq: int) -> str:
+        """The wire id of sequence number `seq` (0: before the first event)."""
+        return f"evt_{self.run}_{seq:012d}"
 
-    @staticmethod
-    def seq_of(event_id: str) -> int | None:
-        """The sequence number behind an id, None when it is not one of ours."""
-        digits = event_id.removeprefix("evt_")
-        return int(digits) if event_id.startswith("evt_") and digits.isdigit() else None
+    def seq_of(self, event_id: str) -> int | None:
+        """The sequence number behind an id, None when it is not one of this run's."""
+        digits = event_id.removeprefix(f"evt_{self.run}_")
+        return int(digits) if digits != event_id and digits.isdigit() else None
 
     @property
     def first(self) -> int:
@@ -103,6 +107,10 @@ def now_iso() -> str:
     """The wall clock as the protocol's `ts` text."""
     stamp = datetime.fromtimestamp(clock.now(), timezone.utc)
     return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TooLarge(OfeventsError):
+    """An injected event would not fit in one frame (413)."""
 
 
 class Emulator:
@@ -187,7 +195,7 @@ class Emulator:
                  f"accounts={','.join(hello.accounts or ()) or 'all'}"
                  + (f" resume={hello.resume}" if hello.resume else ""))
         await send(_text(frames.Ready(clock.new_id("ses"), hello.subscribe, hello.accounts,
-                                      resumed)))
+                                      resumed, self.bus.id_of(session.cursor))))
         if gap:
             await send(_text(gap))
         pump = asyncio.ensure_future(self._pump(session, send))
@@ -216,9 +224,15 @@ class Emulator:
             if isinstance(frame, frames.Ping):
                 await send(_text(frames.Pong(frame.t)))
             elif isinstance(frame, frames.Update):
+                foreign = [a for a in frame.accounts or () if a not in self.bus.accounts]
+                if foreign:
+                    await self._refuse(send, frames.CLOSE_FORBIDDEN, "forbidden",
+                                       f"account {foreign[0]} is not one of yours")
+                    return
                 session.subscribe, session.accounts = frame.subscribe, frame.accounts
                 await send(_text(frames.Ready(clock.new_id("ses"), frame.subscribe,
-                                              frame.accounts, True)))
+                                              frame.accounts, True,
+                                              self.bus.id_of(session.cursor))))
             elif isinstance(frame, frames.Malformed):
                 await send(_text(frames.ErrorFrame("bad_request", frame.reason)))
 
@@ -270,9 +284,15 @@ class Emulator:
             await self._answer(send, 413, {"error": f"body larger than {MAX_BODY} bytes"})
             return
         try:
-            ids = self.emit(json.loads(body))
+            ids = self.emit(json.loads(body, parse_constant=_no_constant))
         except ValueError as exc:
             await self._answer(send, 400, {"error": f"body is not JSON: {exc}"})
+            return
+        except RecursionError:
+            await self._answer(send, 400, {"error": "body is not JSON: nested too deeply"})
+            return
+        except TooLarge as exc:
+            await self._answer(send, 413, {"error": exc.message})
             return
         except OfeventsError as exc:
             await self._answer(send, 400, {"error": exc.message})
@@ -305,10 +325,30 @@ class Emulator:
             except OfeventsError as exc:
                 hint = f" ({exc.hint})" if exc.hint else ""
                 raise OfeventsError(f"{where}{exc.message}{hint}") from None
-            account = str(item.get("accountId") or self.creators[0].id)
-            checked.append((fixture.name, account, {**fixture.data, **data}))
+            account = _account(item.get("accountId"), where) or self.creators[0].id
+            merged = {**fixture.data, **data}
+            size = len(frames.encode(frames.Event(self.bus.id_of(0), fixture.name, account,
+                                                  now_iso(), merged)).encode())
+            if size > frames.MAX_FRAME:
+                raise TooLarge(f"{where}the event frame would be {size} bytes; "
+                               f"a frame is at most {frames.MAX_FRAME}")
+            checked.append((fixture.name, account, merged))
         now = now_iso()
         return [self.bus.publish(name, account, data, now) for name, account, data in checked]
+
+
+def _no_constant(name: str) -> Any:
+    """NaN and Infinity are not JSON: refused, so every frame stays valid JSON."""
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _account(value: Any, where: str) -> str | None:
+    """An item's accountId (None: absent, so the first account); a non-empty string or int."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        raise OfeventsError(f"{where}\"accountId\" must be a non-empty string or an integer")
+    return str(value)
 
 
 class _Session:

@@ -16,9 +16,16 @@ from dataclasses import dataclass
 
 from ofevents_cli import __version__
 from ofevents_cli.core import frames
-from ofevents_cli.errors import CredentialsError, InputError, UnreachableError
+from ofevents_cli.errors import (
+    CredentialsError,
+    ExitCode,
+    InputError,
+    OfeventsError,
+    UnreachableError,
+)
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/events"
+CLOSE_TOO_BIG = 1009  # a frame larger than frames.MAX_FRAME
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,9 @@ Update = Connecting | Connected | EventReceived | Gap | Problem | Reconnecting |
 
 
 def backoff(attempt: int, settings: ClientSettings, rng: random.Random) -> float:
-    """Full jitter: uniform in [0, min(max_delay, initial_delay * factor ** attempt)]."""
-    ceiling = min(settings.max_delay, settings.initial_delay * settings.factor ** attempt)
+    """Full jitter: uniform in [0, min(max_delay, initial_delay * factor ** (attempt - 1))],
+    so the first reconnect waits at most `initial_delay`."""
+    ceiling = min(settings.max_delay, settings.initial_delay * settings.factor ** (attempt - 1))
     return rng.uniform(0, ceiling)
 
 
@@ -115,6 +123,12 @@ class _Outcome:
     code: int | None = None
     reason: str = ""
     retry_after: float | None = None
+
+
+class Blocked(OfeventsError):
+    """The same event is too large for a frame again after a resume: waiting cannot help."""
+
+    exit_code = ExitCode.FAILURES
 
 
 def _describe(exc: OSError) -> str:
@@ -139,6 +153,16 @@ def _fail(outcome: _Outcome) -> CredentialsError | InputError:
     return CredentialsError(f"{what} (close code {outcome.code})", hint)
 
 
+def _refused(url: str, status: int) -> CredentialsError | UnreachableError:
+    """A handshake answered 4xx will be answered the same way again: fatal, not retried."""
+    if status == 401:
+        return CredentialsError(f"EventBus at {url} refused the connection (HTTP 401)",
+                                "check --api-key/--ws-token (or BFL_API_KEY/BFL_WS_TOKEN)")
+    return UnreachableError(f"no EventBus at {url} (the handshake got HTTP {status})",
+                            "check --url (or OFEVENTS_EVENTBUS_URL): the path is usually "
+                            "/v1/events" + ("; or the credentials" if status == 403 else ""))
+
+
 async def stream(settings: ClientSettings, rng: random.Random | None = None
                  ) -> AsyncGenerator[Update, None]:
     """Tail the EventBus until a fatal close, no retries left, or the consumer stops.
@@ -146,7 +170,12 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     One generator (not one per connection): every event passes through a single `yield`.
     """
     from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+    from websockets.exceptions import (
+        ConnectionClosed,
+        InvalidHandshake,
+        InvalidStatus,
+        InvalidURI,
+    )
     from websockets.uri import parse_uri
 
     try:
@@ -157,34 +186,41 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
     rng = rng or random.Random()
     last_id = settings.resume  # the last *delivered* event: the resume point
     attempt = 0
+    too_big_after: list[str | None] = []  # the resume point of the last 1009, if any
     yield Connecting(settings.url)
     while True:
         outcome = _Outcome()
-        opened: float | None = None
+        ready_at: float | None = None  # when the server accepted the hello
         try:
             async with connect(settings.url, max_size=frames.MAX_FRAME, compression=None,
                                open_timeout=settings.open_timeout, proxy=None,
                                user_agent_header=f"ofevents/{__version__}") as ws:
-                opened = time.monotonic()
                 await ws.send(frames.encode(frames.Hello(
                     settings.api_key, settings.ws_token, settings.subscribe, settings.accounts,
                     last_id, f"ofevents/{__version__}")))
                 unresumed: str | None = None
+                start: str | None = None  # where the server says this session starts
                 async for raw in ws:
                     frame = frames.decode_server(raw)
                     if isinstance(frame, frames.Event):
                         if unresumed is not None:
                             yield Gap(unresumed, "not_resumed")
                             unresumed = None
+                        start = None
                         yield EventReceived(frame)
                         last_id = frame.id  # reached only once the consumer took the event
                     elif isinstance(frame, frames.Ready):
+                        ready_at = ready_at or time.monotonic()
                         yield Connected(frame.session, frame.resumed)
+                        start = frame.last
                         if last_id is not None and not frame.resumed:
                             unresumed = last_id
+                        elif last_id is None:
+                            last_id = start  # so a drop before the first event loses none
                     elif isinstance(frame, frames.Gap):
                         unresumed = None
                         yield Gap(frame.after, frame.reason)
+                        last_id = start or last_id  # the loss is reported: go on from here
                     elif isinstance(frame, frames.ErrorFrame):
                         outcome.retry_after = frame.retry_after
                         yield Problem(f"server error {frame.code}: {frame.message}")
@@ -195,6 +231,12 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
             closed = exc.rcvd or exc.sent
             outcome.code = closed.code if closed else 1006
             outcome.reason = closed.reason if closed else "connection lost"
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if 400 <= status < 500 and status not in (408, 429):
+                yield Disconnected(f"handshake refused: HTTP {status}")
+                raise _refused(settings.url, status) from None
+            outcome.reason = f"handshake failed: {exc}"
         except InvalidHandshake as exc:
             outcome.reason = f"handshake failed: {exc}"
         except (OSError, TimeoutError) as exc:
@@ -203,7 +245,13 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
         if outcome.code in frames.FATAL_CLOSES:
             yield Disconnected(reason)
             raise _fail(outcome)
-        if opened is not None and time.monotonic() - opened >= settings.reset_after:
+        if outcome.code == CLOSE_TOO_BIG and too_big_after == [last_id]:
+            yield Disconnected(reason)
+            raise Blocked(f"the event after {last_id or 'the start'} is larger than "
+                          f"{frames.MAX_FRAME} bytes, again after a resume: it blocks the stream",
+                          "ask the server's operator to check that event; --resume a later id")
+        too_big_after = [last_id] if outcome.code == CLOSE_TOO_BIG else []
+        if ready_at is not None and time.monotonic() - ready_at >= settings.reset_after:
             attempt = 0
         attempt += 1
         if settings.max_retries is not None and attempt > settings.max_retries:
@@ -213,6 +261,6 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None
                                    "--max-retries)")
         delay = backoff(attempt, settings, rng)
         if outcome.code == frames.CLOSE_RATE_LIMITED and outcome.retry_after is not None:
-            delay = outcome.retry_after
+            delay = max(0.0, min(outcome.retry_after, settings.max_delay))
         yield Reconnecting(delay, attempt, reason)
         await asyncio.sleep(delay)

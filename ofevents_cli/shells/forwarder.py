@@ -115,7 +115,8 @@ class Forwarder:
         from ofevents_cli.shells.sender import send
 
         s = self.settings
-        body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":")).encode()
+        body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":"),
+                          allow_nan=False).encode()
         for attempt in range(1, s.attempts + 1):
             headers = [("content-type", "application/json"),
                        ("user-agent", f"ofevents/{__version__}"),
@@ -137,8 +138,14 @@ class Forwarder:
             await asyncio.wait(list(self.workers.values()), timeout=0.1)
 
     async def aclose(self) -> None:
-        """Stop the workers and close the HTTP client."""
+        """Stop the workers, report every event still queued or in flight as not forwarded
+        (the command then exits 1), and close the HTTP client."""
         for task in list(self.workers.values()):
             task.cancel()
         await asyncio.gather(*self.workers.values(), return_exceptions=True)
+        for queue in self.queues.values():
+            while queue:
+                self.report(Delivered(queue.popleft(), self.settings.url, None, 0.0, 0,
+                                      "listen ended before it was delivered", dropped=True))
+                self.pending -= 1
         await self.client.aclose()

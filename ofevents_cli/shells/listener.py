@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ofevents_cli.core.masking import mask
 from ofevents_cli.shells import emulator
-from ofevents_cli.shells.eventbus import ClientSettings, EventReceived, stream
+from ofevents_cli.shells.eventbus import ClientSettings, Disconnected, EventReceived, stream
 from ofevents_cli.shells.forwarder import Forwarder, ForwardSettings
 
 DRAIN_TIMEOUT = 30.0
@@ -39,13 +39,23 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
     the client waits for more: one write per burst instead of one per event, same latency.
     """
     loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
     flushing = False
+    reader_gone = False
+    streaming = False  # cancelling is only safe while waiting for the next update
 
     def flush_now() -> None:
-        nonlocal flushing
+        """Flush; when stdout's reader went away (`| head`), stop the stream quietly."""
+        nonlocal flushing, reader_gone
         flushing = False
-        if flush is not None:
+        if flush is None or reader_gone:
+            return
+        try:
             flush()
+        except BrokenPipeError:
+            reader_gone = True
+            if task is not None and streaming:
+                task.cancel()
 
     async with contextlib.AsyncExitStack() as stack:
         if demo is not None:
@@ -61,8 +71,11 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                       f"secret {mask(forward.secret)})"))
         count = 0
         updates = stream(client)
+        streaming = True
         try:
             async for update in updates:
+                if reader_gone:
+                    break
                 show(update)
                 if not flushing:
                     flushing = True
@@ -72,9 +85,17 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                         forwarder.submit(update.event)
                     count += 1
                     if max_events is not None and count >= max_events:
+                        show(Disconnected(f"{max_events} event(s) received (--max-events)"))
                         break
+        except asyncio.CancelledError:
+            if not reader_gone or task is None:
+                raise
+            task.uncancel()
         finally:
+            streaming = False
             await updates.aclose()
             flush_now()
+        if reader_gone:
+            show(Disconnected("output closed"))
         if forwarder is not None:
             await forwarder.drain(DRAIN_TIMEOUT)

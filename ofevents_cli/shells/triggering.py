@@ -108,6 +108,9 @@ class Plan:
                 "body": delivery.body.decode("utf-8"), "delivery_id": delivery.delivery_id}
 
 
+BATCH = 500  # events per POST /v1/emit request
+
+
 @dataclass(frozen=True)
 class Injection:
     """An eventbus event for a running emulator (`trigger EVENT --to ws://…`): the items
@@ -154,15 +157,20 @@ class Injection:
                 f"X-WS-Token: {mask(self.ws_token)}\n\n{body}")
 
     async def send(self) -> list[Outcome]:
-        """Inject every item in one request; one Outcome per event the emulator accepted."""
+        """Inject the items in requests of BATCH (one request for all could pass the
+        emulator's 1 MiB body limit); one Outcome per event the emulator accepted."""
         from ofevents_cli.shells.emit import emit_events
 
-        start = now()
-        ids = await emit_events(self.url, self.api_key, self.ws_token, list(self.items))
-        sent = Sent(202, (now() - start) * 1000)
-        return [Outcome(SignedDelivery(self.event.name, "eventbus", ident,
-                                       encode(item), ()), sent)
-                for ident, item in zip(ids, self.items, strict=False)]
+        outcomes = []
+        for first in range(0, len(self.items), BATCH):
+            batch = list(self.items[first:first + BATCH])
+            start = now()
+            ids = await emit_events(self.url, self.api_key, self.ws_token, batch)
+            sent = Sent(202, (now() - start) * 1000)
+            outcomes += [Outcome(SignedDelivery(self.event.name, "eventbus", ident,
+                                                encode(item), ()), sent)
+                         for ident, item in zip(ids, batch, strict=False)]
+        return outcomes
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:

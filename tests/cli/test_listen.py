@@ -24,12 +24,13 @@ def test_listen_json_prints_flat_events_and_stops_after_max_events() -> None:
             publish(served, loop, "tip", ACCOUNT, {"amount": n})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--json", "--max-events", "2",
-                                     "--resume", "evt_000000000000"])
+                                     "--resume", served.app.bus.id_of(0)])
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [list(x)[:4] for x in lines] == [["id", "event", "accountId", "ts"]] * 2
     assert [x["amount"] for x in lines] == [0, 1]
     assert "connected" in result.stderr and "amount" not in result.stderr
+    assert "disconnected: 2 event(s) received (--max-events)" in result.stderr
 
 
 def test_listen_human_line_and_env_credentials() -> None:
@@ -37,7 +38,7 @@ def test_listen_human_line_and_env_credentials() -> None:
     with emulator_thread() as (served, loop):
         publish(served, loop, "tip", ACCOUNT, {"amount": 25, "message": "<b>hi</b>\x1b[31m"})
         result = runner.invoke(app, ["listen", "-e", "tip", "-a", ACCOUNT, "--max-events", "1",
-                                     "--resume", "evt_000000000000"],
+                                     "--resume", served.app.bus.id_of(0)],
                                env={"BFL_API_KEY": KEY, "BFL_WS_TOKEN": TOKEN,
                                     "OFEVENTS_EVENTBUS_URL": served.url})
     assert result.exit_code == 0, result.stderr
@@ -75,11 +76,11 @@ def test_gap_exits_1() -> None:
         for _ in range(3):
             publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
-                                     "--ws-token", TOKEN, "--resume", "evt_000000000001",
+                                     "--ws-token", TOKEN, "--resume", served.app.bus.id_of(1),
                                      "--max-events", "1", "--json"])
     assert result.exit_code == 1
-    assert "GAP: events after evt_000000000001 were lost (expired)" in result.stderr
-    assert json.loads(result.stdout)["id"] == "evt_000000000003"
+    assert f"GAP: events after {served.app.bus.id_of(1)} were lost (expired)" in result.stderr
+    assert json.loads(result.stdout)["id"] == served.app.bus.id_of(3)
 
 
 def test_print_secret_prints_the_same_secret_each_time() -> None:
@@ -99,7 +100,7 @@ def test_forward_to_shows_masked_secret_and_results() -> None:
         publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--max-events", "1", "--json",
-                                     "--resume", "evt_000000000000", "--forward-to", url,
+                                     "--resume", served.app.bus.id_of(0), "--forward-to", url,
                                      "--secret", secret])
     assert result.exit_code == 0, result.stderr
     assert secret not in result.stderr + result.stdout and "whsec_…aSw" in result.stderr
@@ -139,6 +140,27 @@ def test_emulator_subprocess_serves_until_interrupted() -> None:
         proc.wait(5)
         if proc.stderr:
             proc.stderr.close()
+
+
+def test_emulator_hint_masks_credentials_the_user_chose() -> None:
+    """The `try:` hint shows demo defaults in clear but a user's own WS token only masked."""
+    import signal
+
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    token = "my-very-secret-ws-token"
+    with subprocess.Popen([exe, "emulator", "--port", "0", "--rate", "0", "--ws-token", token],
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stderr is not None
+        try:
+            hint = [proc.stderr.readline() for _ in range(3)][2]
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert hint.startswith("try: ofevents listen") and token not in hint
+    assert "--api-key demo-api-key" in hint and "--ws-token …ken" in hint
 
 
 def test_ctrl_c_ends_listen_cleanly_with_exit_0() -> None:
@@ -184,7 +206,7 @@ def test_forward_to_signs_with_the_provider_secret_from_env() -> None:
         publish(served, loop, "tip", ACCOUNT, {})
         result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
                                      "--ws-token", TOKEN, "--max-events", "1", "--resume",
-                                     "evt_000000000000", "--forward-to", url,
+                                     served.app.bus.id_of(0), "--forward-to", url,
                                      "--provider", "ofapi"],
                                env={"OFAPI_WEBHOOK_SECRET": "ofapi-secret-123456"})
     assert result.exit_code == 0, result.stderr
@@ -212,3 +234,33 @@ def test_bad_url_is_a_usage_error() -> None:
                                      "--ws-token", TOKEN])
         assert result.exit_code == 2 and "--url" in result.stderr, url
         assert "Traceback" not in result.stderr
+
+
+def test_listen_into_a_reader_that_closes_early_exits_quietly() -> None:
+    """`listen --json | head -n 2`: once the reader is gone, exit 0 without a traceback."""
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    with subprocess.Popen([exe, "listen", "--demo", "--json"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            for _ in range(2):
+                assert json.loads(proc.stdout.readline())["id"].startswith("evt_")
+            proc.stdout.close()  # what `head` does after its lines
+            assert proc.wait(timeout=20) == 0
+            stderr = proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr
+    assert "disconnected: output closed" in stderr
+
+
+def test_a_wrong_url_path_is_fatal_with_a_hint_about_url() -> None:
+    """Handshake refused with HTTP 4xx (wrong path): exit 3 at once, hint names --url."""
+    with emulator_thread() as (served, _):
+        result = runner.invoke(app, ["listen", "--url", served.url.replace("/v1/events", "/v2"),
+                                     "--api-key", KEY, "--ws-token", TOKEN])
+    assert result.exit_code == 3
+    assert "HTTP 403" in result.stderr and "--url" in result.stderr
+    assert "reconnecting" not in result.stderr

@@ -277,3 +277,19 @@ def test_eventbus_bad_credentials_exit_4(monkeypatch: pytest.MonkeyPatch) -> Non
     with emulator_thread() as (served, _):
         result = runner.invoke(app, ["trigger", "tip", "--to", served.url])
     assert result.exit_code == 4 and "BFL_API_KEY" in result.stderr
+
+
+def test_eventbus_trigger_count_beyond_one_request_is_sent_in_batches(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`trigger tip --count 10001 --to ws://…`: more than one 1 MiB request holds, all arrive."""
+    from tests.eventbus_servers import KEY, TOKEN, emulator_thread
+
+    monkeypatch.setenv("BFL_API_KEY", KEY)
+    monkeypatch.setenv("BFL_WS_TOKEN", TOKEN)
+    with emulator_thread() as (served, _):
+        sent = runner.invoke(app, ["trigger", "tip", "--to", served.url, "--count", "10001",
+                                   "--json"])
+        assert sent.exit_code == 0, sent.stderr[-500:]
+        assert served.app.bus.last == 10001
+    records = [json.loads(x) for x in sent.stdout.splitlines()]
+    assert len(records) == 10001 and len({r["delivery_id"] for r in records}) == 10001

@@ -17,6 +17,7 @@ def test_every_client_frame_round_trips() -> None:
 def test_every_server_frame_round_trips() -> None:
     """ready, event, gap, error and pong decode to what was encoded."""
     for frame in (frames.Ready("s", ("tip",), ("1",), True),
+                  frames.Ready("s", last="evt_ab_000000000000"),
                   frames.Event("evt_1", "tip", "1", "2026-11-22T10:30:00.123Z", {"amount": 5}),
                   frames.Gap("evt_1", "expired"), frames.ErrorFrame("rate_limited", "slow", 2.0),
                   frames.Pong("x")):
@@ -60,3 +61,12 @@ def test_matches_applies_subscribe_and_account_filter() -> None:
     assert frames.matches("tip", "1", ("tip",), ("1",))
     assert not frames.matches("typing", "1", ("tip",), None)
     assert not frames.matches("tip", "2", (), ("1",))
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    """A frame with NaN/Infinity is Malformed (so `--json` never prints invalid JSON)."""
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        text = ('{"op":"event","id":"e1","event":"tip","accountId":"1","ts":"t",'
+                f'"data":{{"amount":{constant}}}}}')
+        decoded = frames.decode_server(text)
+        assert isinstance(decoded, frames.Malformed) and constant.lstrip("-") in decoded.reason

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ofevents_cli.core import frames
 from ofevents_cli.core.catalogue import all_events
 from ofevents_cli.core.traffic import WEIGHTS
@@ -43,3 +45,25 @@ def test_unknown_types_and_odd_data_do_not_break_the_line() -> None:
     odd = frames.Event("evt_1", "brand_new", "1", "ts", {"a": 1, "b": "<i>x</i>"})
     assert "a=1" in line(odd)
     assert "?" in summary(frames.Event("evt_1", "counts", "1", "ts", {"chats": [1]}))
+
+
+def test_finish_sums_up_events_not_forwarded(capsys: pytest.CaptureFixture[str]) -> None:
+    """Events reported as not forwarded end with a count on stderr and exit code 1."""
+    from ofevents_cli.render.events import Renderer
+    from ofevents_cli.shells.forwarder import Delivered
+
+    renderer = Renderer(as_json=True)
+    event = frames.Event("e1", "tip", "1", "2026-11-22T10:30:00Z")
+    renderer.show(Delivered(event, "http://127.0.0.1:9/", None, 0.0, 0, "listen ended",
+                            dropped=True))
+    renderer.finish()
+    err = capsys.readouterr().err
+    assert "!! not forwarded e1: listen ended" in err and "!! 1 event(s) not forwarded" in err
+    assert renderer.exit_code == 1
+
+
+def test_a_money_field_that_is_not_a_number_cannot_drive_the_terminal() -> None:
+    """A tip `amount` holding text with escapes is shown short and escaped, never raw."""
+    text = line(_event("tip", amount="\x1b]0;pwned\x07" + "9" * 40))
+    assert "\x1b" not in text and "\x07" not in text and "\\x1b]0;pwned" in text
+    assert "9" * 30 not in text

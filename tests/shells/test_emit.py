@@ -18,7 +18,7 @@ def test_emit_returns_ids_and_maps_errors() -> None:
         async with running(EmulatorSettings(port=0, rate=0, api_key=KEY,
                                             ws_token=TOKEN)) as served:
             ids = await emit_events(served.url, KEY, TOKEN, [{"event": "tip"}, {"event": "typing"}])
-            assert ids == ["evt_000000000001", "evt_000000000002"]
+            assert ids == [served.app.bus.id_of(1), served.app.bus.id_of(2)]
             with pytest.raises(CredentialsError):
                 await emit_events(served.url, KEY, "wrong", [{"event": "tip"}])
             with pytest.raises(InputError, match="unknown event 'tipz'"):

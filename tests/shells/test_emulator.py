@@ -67,7 +67,7 @@ def test_subscribe_and_account_filters_apply_server_side() -> None:
                                 {"event": "tip", "accountId": ACCOUNT}])
             frame = json.loads(await ws.recv())
             assert (frame["event"], frame["accountId"]) == ("tip", ACCOUNT)
-            assert frame["id"] == "evt_000000000003"
+            assert frame["id"] == served.app.bus.id_of(3)
     run(body)
 
 
@@ -190,9 +190,49 @@ def test_drop_every_closes_after_n_events() -> None:
         await emit(served, [{"event": "tip"}] * 3)
         async with connect(served.url) as ws:
             ids = (await emit(served, [{"event": "tip"}])).json()["ids"]
-            await hello(ws, resume="evt_000000000002")
+            await hello(ws, resume=served.app.bus.id_of(2))
             assert [json.loads(await ws.recv())["id"] for _ in range(2)] == [
-                "evt_000000000003", ids[0]]
+                served.app.bus.id_of(3), ids[0]]
             await ws.wait_closed()
             assert ws.close_code == 1012
     run(body, drop_every=2)
+
+
+def test_an_event_too_large_for_one_frame_is_refused_with_413() -> None:
+    """A body under 1 MiB whose event frame would pass 1 MiB: 413, nothing published."""
+    async def body(served: Running) -> None:
+        big = "x" * ((1 << 20) - 100)  # the body fits; the frame adds id, ts, fixture fields
+        answer = await emit(served, {"event": "tip", "data": {"message": big}})
+        assert answer.status_code == 413 and "at most 1048576" in answer.json()["error"]
+        assert served.app.bus.last == 0
+    run(body)
+
+
+def test_emit_refuses_nan_deep_nesting_and_bad_account_ids_with_400() -> None:
+    """NaN/Infinity, JSON nested too deeply and a non-string accountId are 400, not 202/500."""
+    async def body(served: Running) -> None:
+        bad = [b'{"event": "tip", "data": {"amount": NaN}}',
+               b'{"event": "tip", "data": {"amount": Infinity}}',
+               b"[" * 100_000 + b"]" * 100_000,
+               json.dumps({"event": "tip", "accountId": {"x": 1}}).encode(),
+               json.dumps({"event": "tip", "accountId": ""}).encode(),
+               json.dumps({"event": "tip", "accountId": True}).encode()]
+        for payload in bad:
+            answer = await emit(served, payload)
+            assert answer.status_code == 400, payload[:40]
+        assert served.app.bus.last == 0
+        assert (await emit(served, {"event": "tip", "accountId": 42})).status_code == 202
+    run(body)
+
+
+def test_update_naming_a_foreign_account_closes_4003() -> None:
+    """`update` with an account that is not one of yours is refused like a hello: 4003."""
+    async def body(served: Running) -> None:
+        async with connect(served.url) as ws:
+            await hello(ws)
+            await ws.send(json.dumps({"op": "update", "filter": {"accountIds": ["999"]}}))
+            error = json.loads(await ws.recv())
+            assert error["code"] == "forbidden"
+            await ws.wait_closed()
+            assert ws.close_code == 4003
+    run(body)

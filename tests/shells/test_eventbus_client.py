@@ -186,15 +186,18 @@ def test_retryable_close_codes_reconnect(code: int) -> None:
     asyncio.run(main())
 
 
-def test_rate_limit_waits_retry_after() -> None:
-    """4008 with retryAfter reconnects after exactly that delay."""
+@pytest.mark.parametrize(("retry_after", "max_delay", "waited"),
+                         [(0.05, 30.0, 0.05), (3600, 0.02, 0.02)])
+def test_rate_limit_waits_retry_after_capped_at_max_delay(retry_after: float, max_delay: float,
+                                                          waited: float) -> None:
+    """4008 with retryAfter reconnects after that delay, but never later than max_delay."""
     async def main() -> None:
         script = _server(READY, {"op": "error", "code": "rate_limited", "message": "x",
-                                 "retryAfter": 0.05}, close=4008)
+                                 "retryAfter": retry_after}, close=4008)
         async with scripted(script) as url:
-            values = await collect(ClientSettings(url, KEY, TOKEN),
+            values = await collect(ClientSettings(url, KEY, TOKEN, max_delay=max_delay),
                                    lambda v: isinstance(v[-1], Reconnecting))
-            assert values[-1] == Reconnecting(0.05, 1, "closed 4008 (scripted)")
+            assert values[-1] == Reconnecting(waited, 1, "closed 4008 (scripted)")
     asyncio.run(main())
 
 
@@ -211,7 +214,7 @@ def test_unreachable_with_no_retries_left_raises_unreachable() -> None:
 
 
 def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
-    """The wait before attempt n is within [0, min(max, initial * factor**n)]."""
+    """The wait before attempt n is within [0, min(max, initial * factor**(n-1))]."""
     import random
 
     from ofevents_cli.shells.eventbus import backoff
@@ -220,16 +223,19 @@ def test_backoff_is_full_jitter_under_the_exponential_ceiling() -> None:
     rng = random.Random(0)
     for attempt in range(1, 12):
         waits = [backoff(attempt, settings, rng) for _ in range(200)]
-        ceiling = min(30.0, 0.5 * 2 ** attempt)
+        ceiling = min(30.0, 0.5 * 2 ** (attempt - 1))
         assert min(waits) >= 0 and max(waits) <= ceiling
         assert max(waits) > ceiling * 0.8  # the whole range is used
 
 
-def test_attempts_reset_after_a_connection_stayed_up() -> None:
-    """A connection up longer than reset_after starts the attempt count again at 1."""
+@pytest.mark.parametrize(("ready", "attempts"), [(True, [1, 1, 1]), (False, [1, 2, 3])])
+def test_attempts_reset_after_a_connection_stayed_up_after_ready(ready: bool,
+                                                                 attempts: list[int]) -> None:
+    """Up longer than reset_after after `ready`: the count restarts at 1; without ready: not."""
     async def script(ws: Any) -> None:
         await ws.recv()
-        await ws.send(json.dumps(READY))
+        if ready:
+            await ws.send(json.dumps(READY))
         await asyncio.sleep(0.06)
         await ws.close(1012)
 
@@ -237,7 +243,7 @@ def test_attempts_reset_after_a_connection_stayed_up() -> None:
         async with scripted(script) as url:
             values = await collect(ClientSettings(url, KEY, TOKEN, reset_after=0.05, **FAST),
                                    lambda v: sum(isinstance(x, Reconnecting) for x in v) >= 3)
-            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == [1, 1, 1]
+            assert [v.attempt for v in values if isinstance(v, Reconnecting)] == attempts
     asyncio.run(main())
 
 
@@ -257,4 +263,83 @@ def test_abnormal_close_1006_reconnects_and_resumes() -> None:
             reconnect = next(v for v in values if isinstance(v, Reconnecting))
             assert "1006" in reconnect.reason
             assert [h["resume"] for h in hellos[:2]] == [None, "e1"]
+    asyncio.run(main())
+
+
+def test_an_id_from_an_earlier_emulator_run_is_a_gap_not_a_silent_resume() -> None:
+    """A restarted emulator with as many events refuses the old run's id: gap `unknown`."""
+    async def main() -> None:
+        settings = EmulatorSettings(port=0, rate=0, api_key=KEY, ws_token=TOKEN)
+        async with running(settings) as first:
+            old = first.app.emit([{"event": "tip"}] * 2)[0]
+        async with running(settings) as second:
+            second.app.emit([{"event": "tip"}] * 3)
+            values = await collect(ClientSettings(second.url, KEY, TOKEN, resume=old),
+                                   lambda v: any(isinstance(x, Gap) for x in v))
+            assert Gap(old, "unknown") in values
+            assert not any(isinstance(v, Connected) and v.resumed for v in values)
+    asyncio.run(main())
+
+
+def test_a_drop_before_the_first_event_resumes_from_ready_last() -> None:
+    """With no resume point, the next hello resumes from the ready's `last`: nothing is lost."""
+    hellos: list[dict[str, Any]] = []
+
+    async def script(ws: Any) -> None:
+        hellos.append(json.loads(await ws.recv()))
+        if len(hellos) == 1:
+            await ws.send(json.dumps({**READY, "last": "e0"}))
+            await ws.close(1012)  # dropped before any event
+            return
+        await ws.send(json.dumps({**READY, "resumed": True, "last": "e0"}))
+        await ws.send(json.dumps(_event(1)))
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            values = await collect(ClientSettings(url, KEY, TOKEN, **FAST), count_events(1))
+            assert [h["resume"] for h in hellos] == [None, "e0"]
+            assert not any(isinstance(v, Gap) for v in values)
+    asyncio.run(main())
+
+
+def test_an_event_too_large_twice_at_the_same_point_ends_with_exit_1() -> None:
+    """1009 again at the same resume point: Blocked (exit 1) instead of looping forever."""
+    hellos: list[str] = []
+
+    async def script(ws: Any) -> None:
+        hellos.append(await ws.recv())
+        await ws.send(json.dumps(READY))
+        await ws.send(json.dumps({**_event(1), "data": {"x": "y" * (1 << 20)}}))
+        await ws.wait_closed()
+
+    async def main() -> None:
+        from ofevents_cli.shells.eventbus import Blocked
+
+        async with scripted(script) as url:
+            with pytest.raises(Blocked, match="larger than 1048576 bytes"):
+                await collect(ClientSettings(url, KEY, TOKEN, **FAST), lambda v: False)
+        assert len(hellos) == 2
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize(("status", "error"), [(401, CredentialsError), (404, UnreachableError)])
+def test_a_handshake_refused_with_4xx_is_not_retried(status: int,
+                                                     error: type[Exception]) -> None:
+    """HTTP 401 on the upgrade is a credentials error (exit 4), another 4xx exit 3; no retry."""
+    from websockets.asyncio.server import serve
+
+    asked: list[str] = []
+
+    def refuse(connection: Any, request: Any) -> Any:
+        asked.append(request.path)
+        return connection.respond(status, "no\n")
+
+    async def main() -> None:
+        async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0,
+                         process_request=refuse) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            settings = ClientSettings(f"ws://127.0.0.1:{port}/v1/events", KEY, TOKEN, **FAST)
+            with pytest.raises(error, match=f"HTTP {status}"):
+                await collect(settings, lambda v: False)
+        assert asked == ["/v1/events"]
     asyncio.run(main())

@@ -98,3 +98,32 @@ def test_a_full_backlog_drops_and_reports_instead_of_blocking() -> None:
     asyncio.run(main())
     assert [d.event.id for d in shown if d.dropped] == ["evt_2", "evt_3", "evt_4"]
     assert all(d.failed for d in shown if d.dropped)
+
+
+def test_events_still_queued_at_the_end_are_reported_as_not_forwarded() -> None:
+    """Deliveries cut short (drain timeout, Ctrl+C) are each reported as failed, not dropped."""
+    from ofevents_cli.core.frames import Event
+    from ofevents_cli.shells.forwarder import Forwarder
+
+    shown: list[Delivered] = []
+
+    async def main() -> None:
+        stalled: list[asyncio.StreamWriter] = []
+
+        async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            stalled.append(writer)  # accept, then never answer
+
+        server = await asyncio.start_server(stall, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        forwarder = Forwarder(ForwardSettings(f"http://127.0.0.1:{port}/", SECRET), shown.append)
+        for n in range(3):
+            forwarder.submit(Event(f"e{n}", "tip", ACCOUNTS[0], "2026-11-22T10:30:00Z"))
+        await forwarder.drain(0.2)
+        await forwarder.aclose()
+        for writer in stalled:
+            writer.close()
+        server.close()
+        await asyncio.wait_for(server.wait_closed(), 5)
+    asyncio.run(asyncio.wait_for(main(), 10))
+    assert [d.event.id for d in shown] == ["e0", "e1", "e2"]
+    assert all(d.failed and d.error == "listen ended before it was delivered" for d in shown)
