@@ -107,3 +107,5 @@ def forward(
     finally:
         view.close()
     view.summary()
+    if view.lost:
+        raise typer.Exit(1)  # captures were lost

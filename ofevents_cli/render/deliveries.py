@@ -63,6 +63,7 @@ class DeliveryView:
         self.err = console(stderr=True)
         self.spinner: Any = None
         self.count = 0
+        self.lost = 0
         self.capture = ""
 
     def show(self, event: RelayEvent) -> None:
@@ -109,7 +110,12 @@ class DeliveryView:
 
     def delivered(self, delivered: Delivered) -> None:
         """One row (or JSON line) per delivery."""
-        self.count += 1 if delivered.id else 0
+        if delivered.capture_error:
+            self.lost += 1
+            say(f"capture write failed: {escape_control(delivered.capture_error)} "
+                f"(delivery {delivered.id} was relayed but not captured)")
+        elif delivered.id:
+            self.count += 1
         if self.json_lines:
             emit_json(delivery_record(delivered))
             return
@@ -137,4 +143,5 @@ class DeliveryView:
     def summary(self) -> None:
         """The last line (stderr): how many deliveries went to which file."""
         if self.capture:
-            say(f"stopped: {self.count} deliveries captured in {self.capture}")
+            lost = f"; {self.lost} NOT captured (capture write failed)" if self.lost else ""
+            say(f"stopped: {self.count} deliveries captured in {self.capture}{lost}")

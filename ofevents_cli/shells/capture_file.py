@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,14 +33,23 @@ class CaptureFile:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
                              "choose another path") from None
 
-    def append(self, capture: Capture) -> None:
-        """Write one record and flush it."""
-        self._handle.write(capture.to_json() + "\n")
-        self._handle.flush()
+    def append(self, capture: Capture, *, truncated: bool = False) -> str | None:
+        """Write one record and flush it; why it failed (disk full, …) or None. `truncated`
+        marks a record whose body was not kept (over --max-body): readers ignore the field."""
+        line = capture.to_json()
+        if truncated:
+            line = line[:-1] + ',"truncated":true}'
+        try:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+        except OSError as exc:
+            return f"{self.path}: {exc.strerror or exc}"
+        return None
 
     def close(self) -> None:
-        """Flush and close."""
-        self._handle.close()
+        """Flush and close; a flush that fails again (disk still full) is already reported."""
+        with contextlib.suppress(OSError):
+            self._handle.close()
 
     def __enter__(self) -> CaptureFile:
         return self

@@ -111,6 +111,7 @@ class Delivered:
     status: int
     ms: float
     error: str | None = None
+    capture_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -214,9 +215,14 @@ class Relay:
         method = scope["method"]
         body = await _read_body(receive, raw_headers, self.settings.max_body)
         if body is None:
+            capture = Capture(
+                id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
+                path=raw_path, headers=headers, body=b"", remote=_remote(scope),
+                response=CaptureResponse(413, 0.0))
+            lost = self.capture.append(capture, truncated=True)
             await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
-            self.queue.put_nowait(Delivered(None, received, method, raw_path, None, None, None,
-                                            None, 413, 0.0, "body too large"))
+            self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, None, None,
+                                            None, None, 413, 0.0, "body too large", lost))
             return
         provider, valid, reason, scheme = self._verdict(body, headers, received)
         answer_headers: RawHeaders = []
@@ -232,10 +238,10 @@ class Relay:
             id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
             path=raw_path, headers=headers, body=body, remote=_remote(scope),
             response=CaptureResponse(status, round(ms, 2)), verification=verification)
-        self.capture.append(capture)
+        lost = self.capture.append(capture)
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
-                                        provider, valid, reason, status, ms, error))
+                                        provider, valid, reason, status, ms, error, lost))
 
     def _verdict(self, body: bytes, headers: tuple[tuple[str, str], ...], now: float
                  ) -> tuple[str | None, bool | None, str | None, str | None]:

@@ -152,5 +152,6 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
         await client.aclose()
         capture.close()
         sock.close()
-        if not existed and settings.capture.stat().st_size == 0:
-            settings.capture.unlink()  # a run that captured nothing leaves no empty file
+        with contextlib.suppress(FileNotFoundError):  # deleted during the run: nothing to tidy
+            if not existed and settings.capture.stat().st_size == 0:
+                settings.capture.unlink()  # a run that captured nothing leaves no empty file

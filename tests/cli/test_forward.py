@@ -210,3 +210,15 @@ def test_bad_flags_exit_2_with_a_hint(tmp_path: Path) -> None:
             assert result.exit_code == 2, (extra, result.stderr)
             assert result.stderr.startswith("ofevents: error: ") and "hint: " in result.stderr
     assert not (tmp_path / "c.jsonl").exists()
+
+
+def test_capture_to_a_full_disk_relays_reports_and_exits_1(tmp_path: Path) -> None:
+    """--capture /dev/full: the answer still comes back, stderr says so, exit 1, no traceback."""
+    with running_target() as target, \
+            forwarding("--to", target.url, "--capture", "/dev/full") as run:
+        answer = httpx.post(f"{run.ready['local_url']}/hook", content=b"{}", timeout=5)
+        delivery = json.loads(run.line())
+        code, _, stderr = run.stop()
+    assert (answer.status_code, answer.content, delivery["status"]) == (200, b"{}", 200)
+    assert code == 1 and "Traceback" not in stderr
+    assert "capture write failed: /dev/full" in stderr and "1 NOT captured" in stderr

@@ -97,6 +97,30 @@ def test_oversized_body_gets_413_and_is_not_relayed(capture_path: Path, chunked:
     assert answer.status_code == 413 and target.requests == []
     [delivered] = relay.of(Delivered)
     assert delivered.status == 413
+    [record] = captures(capture_path)
+    assert (record.id, record.path, record.body, record.response and record.response.status) \
+        == (delivered.id, "/hook", b"", 413)
+    assert json.loads(capture_path.read_text(encoding="utf-8"))["truncated"] is True
+
+
+def test_a_failed_capture_write_is_reported_and_the_answer_still_comes_back() -> None:
+    """--capture /dev/full: the target's answer reaches the caller; the loss is a value."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, Path("/dev/full"))) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/hook", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert (answer.status_code, answer.content) == (200, b"{}")
+    [delivered] = relay.of(Delivered)
+    assert delivered.capture_error is not None and "/dev/full" in delivered.capture_error
+
+
+def test_a_capture_file_deleted_during_the_run_stops_cleanly(capture_path: Path) -> None:
+    """Removing the capture file mid-run is no error at exit."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, capture_path)) as relay:
+        capture_path.unlink()
+        assert relay.error is None
+    assert relay.error is None and not capture_path.exists()
 
 
 def test_target_down_gets_502_and_is_reported_until_it_starts(capture_path: Path) -> None:
