@@ -30,6 +30,7 @@ from ofevents_cli.shells.relay import (
     Stopping,
     join_url,
 )
+from ofevents_cli.shells.sender import cookieless
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
 __all__ = ["default_capture_path", "run_relay", "stop_on_signals"]
@@ -112,6 +113,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
         sock.close()
         raise
     client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
+                               cookies=cookieless(),
                                limits=httpx.Limits(max_connections=200,
                                                    max_keepalive_connections=50))
     relay = Relay(settings, client, capture, queue)

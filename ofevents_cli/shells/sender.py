@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import socket
 import time
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ class Sent:
     ms: float
     body: bytes = b""
     error: str | None = None
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -57,6 +59,8 @@ def describe(exc: httpx.TransportError) -> str:
     """A short reason for a transport failure: refused, DNS, timeout."""
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return "the target closed the connection mid-answer"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
@@ -80,4 +84,43 @@ async def send(
         response = await client.request(method, url, headers=list(headers), content=body)
     except httpx.TransportError as exc:
         return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc))
+    return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)
+
+
+class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
+    """Refuses every cookie: a Set-Cookie from one answer must not ride on the next request."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
+
+
+def cookieless() -> http.cookiejar.CookieJar:
+    """A cookie jar that stores nothing (for clients that must send exactly what they're given)."""
+    return http.cookiejar.CookieJar(policy=_KeepNothing())
+
+
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
+
+
+async def send_exact(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+) -> Sent:
+    """Send exactly these headers and bytes: a bare Request, so httpx adds no default headers
+    (`send` lets it add Accept-Encoding, Connection, …). `Sent.unreachable` when nothing
+    accepted the connection; ValueError when the request cannot be built or written (a bad
+    header, method or URL): that is the caller's input, not the network."""
+    start = time.perf_counter()
+    try:
+        request = httpx.Request(method, url, headers=list(headers), content=body)
+        response = await client.send(request)
+    except (httpx.InvalidURL, httpx.LocalProtocolError, httpx.UnsupportedProtocol,
+            UnicodeEncodeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    except httpx.TransportError as exc:
+        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc),
+                    unreachable=isinstance(exc, UNREACHABLE))
     return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)
