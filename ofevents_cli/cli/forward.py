@@ -81,8 +81,14 @@ def forward(
                          "use auto, ofapi, onlyfansapi or ofauth")
     if path and not path.startswith("/"):
         path = "/" + path
+    if any(not s.strip() for s in secret or ()):
+        raise InputError("--secret is empty", "pass the webhook secret, or leave --secret out "
+                         "to use the provider's *_WEBHOOK_SECRET")
     chosen = None if provider == "auto" else provider
     secrets = tuple(secrets_for(secret, chosen))
+    if reject_invalid and not secrets:
+        raise InputError("--reject-invalid needs --secret or a *_WEBHOOK_SECRET",
+                         "without a secret no signature can be checked")
     tunnel_settings = TunnelSettings(
         kind=tunnel, authtoken=resolve(authtoken, "NGROK_AUTHTOKEN", "ngrok.authtoken"),
         domain=domain, region=region, ngrok_path=ngrok_path, ngrok_config=ngrok_config,

@@ -41,6 +41,11 @@ def replay(
     from ofevents_cli.shells.replay import replay as replay_all
     from ofevents_cli.shells.sender import target_url
 
+    from ofevents_cli.errors import InputError
+
+    if any(not s.strip() for s in secret or ()):
+        raise InputError("--secret is empty", "pass the signing secret, or leave --secret out "
+                         "to use the provider's *_WEBHOOK_SECRET")
     settings = ReplaySettings(target=target_url(to, default_path=""), resign=resign,
                               secrets=tuple(secret or ()), filters=tuple(filter_ or ()),
                               timeout=timeout)

@@ -197,13 +197,16 @@ def test_forward_capture_verifies_offline_like_it_did_live(tmp_path: Path) -> No
 
 
 def test_bad_flags_exit_2_with_a_hint(tmp_path: Path) -> None:
-    """Unknown --tunnel or --provider, or a busy --port: exit 2, one line and a hint."""
+    """Unknown --tunnel/--provider, busy --port, --reject-invalid with no secret, --secret "":
+    exit 2, one line and a hint."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         cases = [["--tunnel", "frp"], ["--tunnel", "none", "--provider", "eventbus"],
-                 ["--tunnel", "none", "--port", str(port)]]
+                 ["--tunnel", "none", "--port", str(port)],
+                 ["--tunnel", "none", "--reject-invalid"],
+                 ["--tunnel", "none", "--secret", ""]]
         for extra in cases:
             result = runner.invoke(app, ["forward", "--to", "3000", "--capture",
                                          str(tmp_path / "c.jsonl"), *extra])

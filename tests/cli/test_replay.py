@@ -194,7 +194,8 @@ def test_resign_without_a_usable_secret_fails(tmp_path: Path) -> None:
         unfit = runner.invoke(app, ["replay", str(path), "--to", target.url, "--resign",
                                     "--secret", SECRET])
     assert target.requests == []
-    assert none.exit_code == 2
+    empty = runner.invoke(app, ["replay", str(path), "--to", "3000", "--resign", "--secret", ""])
+    assert none.exit_code == 2 and empty.exit_code == 2 and "--secret is empty" in empty.stderr
     assert "--secret" in none.stderr and "OFAPI_WEBHOOK_SECRET" in none.stderr
     assert unfit.exit_code == 1 and "line 1: skipped: cannot re-sign (svix)" in unfit.stderr
 
