@@ -93,6 +93,11 @@ def forward(
         kind=tunnel, authtoken=resolve(authtoken, "NGROK_AUTHTOKEN", "ngrok.authtoken"),
         domain=domain, region=region, ngrok_path=ngrok_path, ngrok_config=ngrok_config,
         timeout=tunnel_timeout)
+    if tunnel == "ngrok" and tunnel_settings.authtoken and ngrok_config:
+        from ofevents_cli.render.output import say
+
+        say("warning: with --ngrok-config the authtoken is passed on the ngrok agent's command "
+            "line, where other users can see it; put it in that file (`authtoken:`) instead")
     settings = RelaySettings(
         target=target_url(to, default_path=""),
         capture=Path(capture) if capture else default_capture_path(clock.now()),
