@@ -31,7 +31,7 @@ class CaptureFile:
             self._handle = self.path.open("a", encoding="utf-8")
         except OSError as exc:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
-                             "choose another path") from None
+                             "choose another --capture path") from None
 
     def append(self, capture: Capture, *, truncated: bool = False) -> str | None:
         """Write one record and flush it; why it failed (disk full, …) or None. `truncated`

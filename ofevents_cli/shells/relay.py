@@ -272,7 +272,10 @@ class Relay:
             ms = (time.perf_counter() - start) * 1000
             if isinstance(exc, httpx.ConnectError):
                 self.target_down()
-            return (502, [], b"the target is unreachable (ofevents relay)\n", ms,
+                what = "is unreachable"
+            else:
+                what = "closed the connection mid-answer"
+            return (502, [], f"the target {what} (ofevents relay)\n".encode(), ms,
                     str(exc) or type(exc).__name__)
         return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
 
@@ -285,7 +288,10 @@ class Relay:
             answer = b"".join([chunk async for chunk in response.aiter_raw()])
         finally:
             await response.aclose()
-        return response.status_code, _end_to_end(response.headers.raw), answer
+        kept = _end_to_end(response.headers.raw)
+        if method == "HEAD":  # no body to count: the target's length is the answer's
+            kept += [(k, v) for k, v in response.headers.raw if k.lower() == b"content-length"]
+        return response.status_code, kept, answer
 
 
 def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:
@@ -334,7 +340,11 @@ async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
                   ) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    """Send the answer; its length is the body's unless a HEAD answer carries the target's,
+    and a 204 / 304 has none (RFC 9110 8.6)."""
+    has_length = any(k.lower() == b"content-length" for k, _ in headers)
+    if status not in (204, 304) and not has_length:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -225,3 +225,11 @@ def test_capture_to_a_full_disk_relays_reports_and_exits_1(tmp_path: Path) -> No
     assert (answer.status_code, answer.content, delivery["status"]) == (200, b"{}", 200)
     assert code == 1 and "Traceback" not in stderr
     assert "capture write failed: /dev/full" in stderr and "1 NOT captured" in stderr
+
+
+def test_an_unwritable_capture_path_names_the_flag(tmp_path: Path) -> None:
+    """--capture in a missing directory: exit 2, the hint names --capture."""
+    result = runner.invoke(app, ["forward", "--to", "3000", "--tunnel", "none", "--capture",
+                                 str(tmp_path / "no" / "c.jsonl")])
+    assert result.exit_code == 2
+    assert "cannot write capture file" in result.stderr and "--capture" in result.stderr

@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -208,3 +211,63 @@ def test_reject_invalid_answers_401_without_relaying(capture_path: Path) -> None
     assert answer.status_code == 401 and target.requests == []
     [record] = captures(capture_path)
     assert record.verification is not None and record.verification.reason == "mismatch"
+
+
+@contextmanager
+def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
+    """A raw HTTP server: for a request line starting with a key it writes that value as is,
+    then closes the connection. Its base URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    request += chunk
+                conn.sendall(next((v for k, v in answers.items() if request.startswith(k)),
+                                  b""))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+def test_a_target_that_hangs_up_mid_answer_is_named_as_such(capture_path: Path) -> None:
+    """Half an answer, then close: 502 saying the target closed mid-answer, not unreachable."""
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc"
+    with scripted({b"POST": partial}) as url, \
+            running_relay(RelaySettings(url, capture_path)) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/hook", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502
+    assert answer.text == "the target closed the connection mid-answer (ofevents relay)\n"
+    assert relay.of(TargetDown) == []
+
+
+def test_head_204_and_304_answers_keep_a_correct_length(capture_path: Path) -> None:
+    """HEAD gets the target's Content-Length; 204 and 304 get none."""
+    with scripted({b"HEAD": b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n",
+                   b"POST /204": b"HTTP/1.1 204 No Content\r\n\r\n",
+                   b"POST /304": b"HTTP/1.1 304 Not Modified\r\n\r\n"}) as url, \
+            running_relay(RelaySettings(url, capture_path)) as relay:
+        local = relay.started.local_url
+        head = httpx.head(f"{local}/doc", timeout=5)
+        empty = [httpx.post(f"{local}/{code}", content=b"{}", timeout=5) for code in (204, 304)]
+    assert (head.status_code, head.headers.get("content-length")) == (200, "42")
+    assert [(r.status_code, r.headers.get("content-length")) for r in empty] == \
+        [(204, None), (304, None)]
