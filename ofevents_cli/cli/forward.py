@@ -108,9 +108,9 @@ def forward(
                         "not checked (pass --secret or set the provider's *_WEBHOOK_SECRET)")
 
     async def main() -> None:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        async for event in run_relay(settings, stop):
+        stop, force = asyncio.Event(), asyncio.Event()
+        stop_on_signals(stop, force)
+        async for event in run_relay(settings, stop, force):
             view.show(event)
 
     try:

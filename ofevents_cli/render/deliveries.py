@@ -83,7 +83,8 @@ class DeliveryView:
         elif isinstance(event, TargetUp):
             say(f"{event.target} is listening now")
         elif isinstance(event, Stopping):
-            pending = f", finishing {event.in_flight} in flight" if event.in_flight else ""
+            pending = (f", finishing {event.in_flight} in flight (Ctrl+C again: answer them "
+                       "503 now)" if event.in_flight else "")
             say(f"stopping{pending}…")
 
     def ready(self, ready: Ready) -> None:

@@ -178,6 +178,15 @@ class Relay:
         self.label = f"{self.host}:{self.port}"
         self.watch: asyncio.Task[None] | None = None
         self.in_flight = 0
+        self.handlers: set[asyncio.Task[Any]] = set()
+        self.aborting = False
+
+    def abort(self) -> None:
+        """Stop waiting for the target (a second Ctrl+C): each delivery still waiting is
+        answered and captured as 503 at once."""
+        self.aborting = True
+        for task in self.handlers:
+            task.cancel()
 
     async def check_target(self) -> None:
         """Say so at once when nothing listens yet, and watch until it does."""
@@ -200,10 +209,15 @@ class Relay:
         if scope["type"] != "http":
             return
         self.in_flight += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self.handlers.add(task)
         try:
             await self._handle(scope, receive, send)
         finally:
             self.in_flight -= 1
+            if task is not None:
+                self.handlers.discard(task)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = clock.now()
@@ -268,6 +282,13 @@ class Relay:
         except asyncio.TimeoutError:
             ms = (time.perf_counter() - start) * 1000
             return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
+        except asyncio.CancelledError:
+            if not self.aborting:
+                raise
+            _uncancel()
+            ms = (time.perf_counter() - start) * 1000
+            return (503, [], b"ofevents forward stopped before the target answered\n", ms,
+                    "stopped (second Ctrl+C)")
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - start) * 1000
             if isinstance(exc, httpx.ConnectError):
@@ -292,6 +313,13 @@ class Relay:
         if method == "HEAD":  # no body to count: the target's length is the answer's
             kept += [(k, v) for k, v in response.headers.raw if k.lower() == b"content-length"]
         return response.status_code, kept, answer
+
+
+def _uncancel() -> None:
+    """Forget a cancellation we caught on purpose, so the task's next awaits run normally."""
+    task = asyncio.current_task()
+    if task is not None and sys.version_info >= (3, 11):
+        task.uncancel()
 
 
 def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:

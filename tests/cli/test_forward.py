@@ -233,3 +233,28 @@ def test_an_unwritable_capture_path_names_the_flag(tmp_path: Path) -> None:
                                  str(tmp_path / "no" / "c.jsonl")])
     assert result.exit_code == 2
     assert "cannot write capture file" in result.stderr and "--capture" in result.stderr
+
+
+def test_a_second_ctrl_c_stops_waiting_for_in_flight_deliveries(tmp_path: Path) -> None:
+    """Ctrl+C twice while 3 deliveries wait on a slow target: 503s, all captured, exit 0 now."""
+    capture = tmp_path / "c.jsonl"
+    with running_target() as target, \
+            forwarding("--to", target.url, "--capture", str(capture)) as run:
+        local = str(run.ready["local_url"])
+        with ThreadPoolExecutor(3) as pool:
+            futures = [pool.submit(httpx.post, f"{local}/slow/20/{n}", content=b"{}", timeout=30)
+                       for n in range(3)]
+            deadline = time.monotonic() + 10
+            while len(target.requests) < 3:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            run.proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            start = time.monotonic()
+            code, rest, stderr = run.stop(signal.SIGINT)
+            waited = time.monotonic() - start
+            statuses = [f.result().status_code for f in futures]
+    assert code == 0, stderr
+    assert waited < 10 and statuses == [503] * 3
+    assert [r.response and r.response.status for r in read(capture)] == [503] * 3
+    assert len(rest) == 3 and "stopped: 3 deliveries captured" in stderr
