@@ -21,7 +21,7 @@ from ofevents_cli.shells.capture_file import read_capture_file
 from ofevents_cli.shells.config import SECRET_ENV, secrets_for
 from ofevents_cli.shells.envelope import event_of
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
-from ofevents_cli.shells.sender import cookieless, send_exact
+from ofevents_cli.shells.sender import cookieless, send
 
 __all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay"]
 
@@ -146,8 +146,8 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
                 continue
             url = join_url(settings.target, "", record.path)
             try:
-                sent = await send_exact(client, record.method, url, _sendable(headers),
-                                        record.body)
+                sent = await send(client, record.method, url, _sendable(headers),
+                                  record.body, exact=True)
             except ValueError as exc:
                 yield Skipped(record.line, f"cannot send this request: {exc}", failed=True)
                 continue

@@ -13,6 +13,7 @@ import httpx
 from ofevents_cli.errors import InputError
 
 DEFAULT_URL = "http://localhost:3000/webhooks"
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)  # nothing accepted the connection
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,35 @@ async def send(
     url: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
+    *,
+    exact: bool = False,
 ) -> Sent:
-    """Send exactly these headers and bytes; never raises for network trouble."""
+    """Send these headers and bytes; never raises for network trouble (`Sent.unreachable`
+    when nothing accepted the connection). httpx adds its defaults (Accept, User-Agent, …)
+    unless `exact`: then a bare Request goes out, and a request that cannot be built or
+    written (a bad header, method or URL) raises ValueError: the caller's input, not the
+    network."""
+    if not exact:
+        request = client.build_request(method, url, headers=list(headers), content=body)
+        return await _timed(client, request, strict=False)
+    try:
+        request = httpx.Request(method, url, headers=list(headers), content=body)
+    except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    return await _timed(client, request, strict=True)
+
+
+async def _timed(client: httpx.AsyncClient, request: httpx.Request, *, strict: bool) -> Sent:
+    """Send and time `request`; with `strict`, a request h11 refuses to write (bad header,
+    method) raises ValueError instead of coming back as a failed send."""
     start = time.perf_counter()
     try:
-        response = await client.request(method, url, headers=list(headers), content=body)
+        response = await client.send(request)
     except httpx.TransportError as exc:
-        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc))
+        if strict and isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+            raise ValueError(str(exc) or type(exc).__name__) from None
+        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc),
+                    unreachable=isinstance(exc, UNREACHABLE))
     return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)
 
 
@@ -97,30 +120,3 @@ class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
 def cookieless() -> http.cookiejar.CookieJar:
     """A cookie jar that stores nothing (for clients that must send exactly what they're given)."""
     return http.cookiejar.CookieJar(policy=_KeepNothing())
-
-
-UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)
-
-
-async def send_exact(
-    client: httpx.AsyncClient,
-    method: str,
-    url: str,
-    headers: Sequence[tuple[str, str]],
-    body: bytes,
-) -> Sent:
-    """Send exactly these headers and bytes: a bare Request, so httpx adds no default headers
-    (`send` lets it add Accept-Encoding, Connection, …). `Sent.unreachable` when nothing
-    accepted the connection; ValueError when the request cannot be built or written (a bad
-    header, method or URL): that is the caller's input, not the network."""
-    start = time.perf_counter()
-    try:
-        request = httpx.Request(method, url, headers=list(headers), content=body)
-        response = await client.send(request)
-    except (httpx.InvalidURL, httpx.LocalProtocolError, httpx.UnsupportedProtocol,
-            UnicodeEncodeError) as exc:
-        raise ValueError(str(exc) or type(exc).__name__) from None
-    except httpx.TransportError as exc:
-        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc),
-                    unreachable=isinstance(exc, UNREACHABLE))
-    return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from ofevents_cli.cli.app import app
 from ofevents_cli.core.capture import Capture, read_captures
 from ofevents_cli.core.signing import sign, verify
-from tests.target import closed_port, running_target
+from tests.target import Target, closed_port, running_target
 
 OFEVENTS = str(Path(sys.executable).with_name("ofevents"))
 SECRET = "ofapi-secret"
@@ -118,21 +118,31 @@ def test_json_lines_follow_the_contract(tmp_path: Path) -> None:
     assert record.id == delivery["id"] and record.body == body
 
 
+@contextmanager
+def waiting(run: Forward, target: Target, count: int, path: str) -> Iterator[list[httpx.Response]]:
+    """`count` deliveries to `path` in flight (the target has them); their answers once the
+    block ends."""
+    answers: list[httpx.Response] = []
+    local = str(run.ready["local_url"])
+    with ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(httpx.post, f"{local}{path}/{n}", content=b"{}", timeout=30)
+                   for n in range(count)]
+        deadline = time.monotonic() + 10
+        while len(target.requests) < count:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        yield answers
+        answers += [f.result() for f in futures]
+
+
 def test_sigint_during_in_flight_deliveries_loses_no_capture_line(tmp_path: Path) -> None:
     """Ctrl+C while 5 slow deliveries are in flight: all 5 answered and captured, exit 0."""
     capture = tmp_path / "c.jsonl"
     with running_target() as target, \
             forwarding("--to", target.url, "--capture", str(capture)) as run:
-        local = str(run.ready["local_url"])
-        with ThreadPoolExecutor(5) as pool:
-            futures = [pool.submit(httpx.post, f"{local}/slow/1/{n}", content=b"{}", timeout=10)
-                       for n in range(5)]
-            deadline = time.monotonic() + 10
-            while len(target.requests) < 5:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
+        with waiting(run, target, 5, "/slow/1") as answers:
             code, rest, stderr = run.stop(signal.SIGINT)
-            statuses = [f.result().status_code for f in futures]
+        statuses = [a.status_code for a in answers]
     assert code == 0, stderr
     assert statuses == [200] * 5
     assert len(read(capture)) == 5 and len(rest) == 5
@@ -240,20 +250,13 @@ def test_a_second_ctrl_c_stops_waiting_for_in_flight_deliveries(tmp_path: Path) 
     capture = tmp_path / "c.jsonl"
     with running_target() as target, \
             forwarding("--to", target.url, "--capture", str(capture)) as run:
-        local = str(run.ready["local_url"])
-        with ThreadPoolExecutor(3) as pool:
-            futures = [pool.submit(httpx.post, f"{local}/slow/20/{n}", content=b"{}", timeout=30)
-                       for n in range(3)]
-            deadline = time.monotonic() + 10
-            while len(target.requests) < 3:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
+        with waiting(run, target, 3, "/slow/20") as answers:
             run.proc.send_signal(signal.SIGINT)
             time.sleep(0.3)
             start = time.monotonic()
             code, rest, stderr = run.stop(signal.SIGINT)
             waited = time.monotonic() - start
-            statuses = [f.result().status_code for f in futures]
+        statuses = [a.status_code for a in answers]
     assert code == 0, stderr
     assert waited < 10 and statuses == [503] * 3
     assert [r.response and r.response.status for r in read(capture)] == [503] * 3

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -17,7 +13,7 @@ from ofevents_cli.cli.app import app
 from ofevents_cli.core.capture import Capture, format_timestamp
 from ofevents_cli.core.signing import sign, verify
 from ofevents_cli.shells.relay import Delivered, RelaySettings
-from tests.target import closed_port, running_relay, running_target
+from tests.target import closed_port, running_relay, running_target, scripted
 
 SECRET = "ofapi-secret"
 runner = CliRunner()
@@ -200,37 +196,11 @@ def test_resign_without_a_usable_secret_fails(tmp_path: Path) -> None:
     assert unfit.exit_code == 1 and "line 1: skipped: cannot re-sign (svix)" in unfit.stderr
 
 
-@contextmanager
-def hanging_up() -> Iterator[int]:
-    """A server that reads each request and closes without answering: its port."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    done = threading.Event()
-
-    def serve() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.recv(65536)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield server.getsockname()[1]
-    finally:
-        done.set()
-        thread.join(timeout=5)
-        server.close()
-
-
 def test_a_target_that_hangs_up_is_a_failed_delivery_not_unreachable(tmp_path: Path) -> None:
     """Peer closed mid-answer: each line fails (exit 1), all are sent; not exit 3."""
     path = write(tmp_path, capture_line(1, b"1"), capture_line(2, b"2"))
-    with hanging_up() as port:
-        result = runner.invoke(app, ["replay", str(path), "--to", str(port), "--json"])
+    with scripted({}) as url:  # reads each request, answers nothing, closes
+        result = runner.invoke(app, ["replay", str(path), "--to", url, "--json"])
     assert result.exit_code == 1, result.stderr
     errors = [json.loads(line)["error"] for line in result.stdout.splitlines()]
     assert errors == ["the target closed the connection mid-answer"] * 2

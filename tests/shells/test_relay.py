@@ -5,10 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -17,7 +14,7 @@ import pytest
 from ofevents_cli.core.capture import Capture, read_captures
 from ofevents_cli.core.signing import sign, verify
 from ofevents_cli.shells.relay import Delivered, RelaySettings, TargetDown, TargetUp, join_url
-from tests.target import closed_port, running_relay, running_target
+from tests.target import closed_port, running_relay, running_target, scripted
 
 SVIX_SECRET = "whsec_" + base64.b64encode(b"relay-tests-signing-key-32-bytes").decode()
 
@@ -211,40 +208,6 @@ def test_reject_invalid_answers_401_without_relaying(capture_path: Path) -> None
     assert answer.status_code == 401 and target.requests == []
     [record] = captures(capture_path)
     assert record.verification is not None and record.verification.reason == "mismatch"
-
-
-@contextmanager
-def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
-    """A raw HTTP server: for a request line starting with a key it writes that value as is,
-    then closes the connection. Its base URL."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    done = threading.Event()
-
-    def serve() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            with conn:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    request += chunk
-                conn.sendall(next((v for k, v in answers.items() if request.startswith(k)),
-                                  b""))
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
-    finally:
-        done.set()
-        thread.join(timeout=5)
-        server.close()
 
 
 def test_a_target_that_hangs_up_mid_answer_is_named_as_such(capture_path: Path) -> None:
