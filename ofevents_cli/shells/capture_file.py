@@ -28,26 +28,27 @@ class CaptureFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self._handle = self.path.open("a", encoding="utf-8")
+            # unbuffered: one write per record, so a failed one leaves nothing queued behind
+            self._handle = self.path.open("ab", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
-                             "choose another --capture path") from None
+                             "choose another path (--capture / --save)") from None
 
-    def append(self, capture: Capture, *, truncated: bool = False) -> str | None:
-        """Write one record and flush it; why it failed (disk full, …) or None. `truncated`
-        marks a record whose body was not kept (over --max-body): readers ignore the field."""
+    def append(self, capture: Capture, *, truncated: bool = False) -> None:
+        """Write one record at once (OSError when it cannot: disk full, …). `truncated` marks
+        a record whose body was not kept (over --max-body): readers ignore the field."""
         line = capture.to_json()
         if truncated:
             line = line[:-1] + ',"truncated":true}'
-        try:
-            self._handle.write(line + "\n")
-            self._handle.flush()
-        except OSError as exc:
-            return f"{self.path}: {exc.strerror or exc}"
-        return None
+        data = memoryview((line + "\n").encode("utf-8"))
+        while data:
+            written = self._handle.write(data)
+            if not written:
+                raise OSError(f"{self.path} took no bytes")
+            data = data[written:]
 
     def close(self) -> None:
-        """Flush and close; a flush that fails again (disk still full) is already reported."""
+        """Close; never raises (a failed write was already reported)."""
         with contextlib.suppress(OSError):
             self._handle.close()
 

@@ -233,7 +233,7 @@ class Relay:
                 id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
                 path=raw_path, headers=headers, body=b"", remote=_remote(scope),
                 response=CaptureResponse(413, 0.0))
-            lost = self.capture.append(capture, truncated=True)
+            lost = self._keep(capture, truncated=True)
             await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
             self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, None, None,
                                             None, None, 413, 0.0, "body too large", lost))
@@ -252,10 +252,18 @@ class Relay:
             id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
             path=raw_path, headers=headers, body=body, remote=_remote(scope),
             response=CaptureResponse(status, round(ms, 2)), verification=verification)
-        lost = self.capture.append(capture)
+        lost = self._keep(capture)
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
                                         provider, valid, reason, status, ms, error, lost))
+
+    def _keep(self, capture: Capture, *, truncated: bool = False) -> str | None:
+        """Append `capture`; why that failed (the delivery is still answered), or None."""
+        try:
+            self.capture.append(capture, truncated=truncated)
+        except OSError as exc:
+            return f"{self.capture.path}: {exc.strerror or exc}"
+        return None
 
     def _verdict(self, body: bytes, headers: tuple[tuple[str, str], ...], now: float
                  ) -> tuple[str | None, bool | None, str | None, str | None]:
