@@ -89,8 +89,9 @@ async def send(
     if not exact:
         request = client.build_request(method, url, headers=list(headers), content=body)
         return await _timed(client, request, strict=False)
-    try:
-        request = httpx.Request(method, url, headers=list(headers), content=body)
+    try:  # latin-1: a captured header's bytes go out as they came in
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        request = httpx.Request(method, url, headers=raw, content=body)
     except (httpx.InvalidURL, UnicodeEncodeError) as exc:
         raise ValueError(str(exc) or type(exc).__name__) from None
     return await _timed(client, request, strict=True)

@@ -150,15 +150,16 @@ SVIX = "whsec_" + base64.b64encode(b"replay-tests-signing-key-32-byte").decode()
 
 
 def test_the_target_gets_exactly_the_captured_headers(tmp_path: Path) -> None:
-    """No httpx defaults, and no Cookie from the target's earlier Set-Cookie answers."""
-    path = write(tmp_path, *(capture_line(n, b"{}", headers=(("X-Id", str(n)),))
+    """No httpx defaults, no Cookie from the target's earlier Set-Cookie answers, and a
+    non-ASCII (latin-1) header value goes out byte for byte."""
+    path = write(tmp_path, *(capture_line(n, b"{}", headers=(("X-Id", f"{n} caf\u00e9"),))
                              for n in (1, 2, 3)))
     with running_target() as target:
         result = runner.invoke(app, ["replay", str(path), "--to", target.url])
     assert result.exit_code == 0, result.stderr
     got = [sorted((k.lower(), v) for k, v in r.headers) for r in target.requests]
     assert got == [sorted([("host", f"127.0.0.1:{target.port}"), ("content-length", "2"),
-                           ("content-type", "application/json"), ("x-id", str(n))])
+                           ("content-type", "application/json"), ("x-id", f"{n} caf\u00e9")])
                    for n in (1, 2, 3)]
 
 
