@@ -5,7 +5,8 @@
 lines pyngrok waits for, and runs one loopback forwarder per endpoint as its `public_url`.
 Like the real agent it needs an authtoken (`--authtoken`, or `authtoken:` in `--config`).
 FAKE_NGROK_MODE selects a failure: `crash` (an agent error, exit 1) or `silent` (no output);
-FAKE_NGROK_PIDFILE receives the agent's pid.
+FAKE_NGROK_PIDFILE receives the agent's pid; FAKE_NGROK_ARGVFILE its argv and, per `--config`
+file, its permission bits and text (JSON).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 ENDPOINTS: dict[str, dict[str, Any]] = {}
@@ -135,6 +137,13 @@ def start(args: list[str]) -> int:
     if os.environ.get("FAKE_NGROK_PIDFILE"):
         with open(os.environ["FAKE_NGROK_PIDFILE"], "w", encoding="utf-8") as handle:
             handle.write(str(os.getpid()))
+    if os.environ.get("FAKE_NGROK_ARGVFILE"):
+        configs = [args[i + 1] for i, arg in enumerate(args) if arg == "--config"]
+        seen = {"argv": sys.argv, "configs": [
+            {"mode": os.stat(path).st_mode & 0o777, "text": Path(path).read_text("utf-8")}
+            for path in configs]}
+        with open(os.environ["FAKE_NGROK_ARGVFILE"], "w", encoding="utf-8") as handle:
+            json.dump(seen, handle)
     if mode == "silent":
         time.sleep(3600)
         return 0

@@ -112,6 +112,40 @@ def running_target(port: int = 0) -> Iterator[Target]:
         thread.join(timeout=5)
 
 
+@contextmanager
+def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
+    """A raw HTTP server: for a request line starting with a key it writes that value as is,
+    then closes the connection. Its base URL."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    done = threading.Event()
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            with conn:
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    request += chunk
+                conn.sendall(next((v for k, v in answers.items() if request.startswith(k)),
+                                  b""))
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        server.close()
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (just released)."""
     with socket.socket() as sock:

@@ -81,12 +81,23 @@ def forward(
                          "use auto, ofapi, onlyfansapi or ofauth")
     if path and not path.startswith("/"):
         path = "/" + path
+    if any(not s.strip() for s in secret or ()):
+        raise InputError("--secret is empty", "pass the webhook secret, or leave --secret out "
+                         "to use the provider's *_WEBHOOK_SECRET")
     chosen = None if provider == "auto" else provider
     secrets = tuple(secrets_for(secret, chosen))
+    if reject_invalid and not secrets:
+        raise InputError("--reject-invalid needs --secret or a *_WEBHOOK_SECRET",
+                         "without a secret no signature can be checked")
     tunnel_settings = TunnelSettings(
         kind=tunnel, authtoken=resolve(authtoken, "NGROK_AUTHTOKEN", "ngrok.authtoken"),
         domain=domain, region=region, ngrok_path=ngrok_path, ngrok_config=ngrok_config,
         timeout=tunnel_timeout)
+    if tunnel == "ngrok" and tunnel_settings.authtoken and ngrok_config:
+        from ofevents_cli.render.output import say
+
+        say("warning: with --ngrok-config the authtoken is passed on the ngrok agent's command "
+            "line, where other users can see it; put it in that file (`authtoken:`) instead")
     settings = RelaySettings(
         target=target_url(to, default_path=""),
         capture=Path(capture) if capture else default_capture_path(clock.now()),
@@ -97,9 +108,9 @@ def forward(
                         "not checked (pass --secret or set the provider's *_WEBHOOK_SECRET)")
 
     async def main() -> None:
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        async for event in run_relay(settings, stop):
+        stop, force = asyncio.Event(), asyncio.Event()
+        stop_on_signals(stop, force)
+        async for event in run_relay(settings, stop, force):
             view.show(event)
 
     try:
@@ -107,3 +118,5 @@ def forward(
     finally:
         view.close()
     view.summary()
+    if view.lost:
+        raise typer.Exit(1)  # captures were lost

@@ -63,6 +63,7 @@ class DeliveryView:
         self.err = console(stderr=True)
         self.spinner: Any = None
         self.count = 0
+        self.lost = 0
         self.capture = ""
 
     def show(self, event: RelayEvent) -> None:
@@ -82,7 +83,8 @@ class DeliveryView:
         elif isinstance(event, TargetUp):
             say(f"{event.target} is listening now")
         elif isinstance(event, Stopping):
-            pending = f", finishing {event.in_flight} in flight" if event.in_flight else ""
+            pending = (f", finishing {event.in_flight} in flight (Ctrl+C again: answer them "
+                       "503 now)" if event.in_flight else "")
             say(f"stopping{pending}…")
 
     def ready(self, ready: Ready) -> None:
@@ -109,7 +111,12 @@ class DeliveryView:
 
     def delivered(self, delivered: Delivered) -> None:
         """One row (or JSON line) per delivery."""
-        self.count += 1 if delivered.id else 0
+        if delivered.capture_error:
+            self.lost += 1
+            say(f"capture write failed: {escape_control(delivered.capture_error)} "
+                f"(delivery {delivered.id} was relayed but not captured)")
+        elif delivered.id:
+            self.count += 1
         if self.json_lines:
             emit_json(delivery_record(delivered))
             return
@@ -137,4 +144,5 @@ class DeliveryView:
     def summary(self) -> None:
         """The last line (stderr): how many deliveries went to which file."""
         if self.capture:
-            say(f"stopped: {self.count} deliveries captured in {self.capture}")
+            lost = f"; {self.lost} NOT captured (capture write failed)" if self.lost else ""
+            say(f"stopped: {self.count} deliveries captured in {self.capture}{lost}")

@@ -30,6 +30,7 @@ class ReplayView:
         """Render one outcome, or report a skipped line."""
         if isinstance(event, Skipped):
             say(f"line {event.line}: skipped: {escape_control(event.message)}")
+            self.failed += 1 if event.failed else 0
             return
         self.sent += 1
         self.failed += 0 if event.ok else 1
@@ -40,6 +41,6 @@ class ReplayView:
         text = (f"{status} {event.method} {escape_control(event.url)}  "
                 f"{escape_control(event.event or '-')}  {event.id}  {event.ms:.0f} ms")
         if event.error:
-            text += f"  {event.error}"
+            text += f"  {escape_control(event.error)}"
         sys.stdout.write(text + "\n")
         sys.stdout.flush()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,19 +28,29 @@ class CaptureFile:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self._handle = self.path.open("a", encoding="utf-8")
+            # unbuffered: one write per record, so a failed one leaves nothing queued behind
+            self._handle = self.path.open("ab", buffering=0)
         except OSError as exc:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
-                             "choose another path") from None
+                             "choose another path (--capture / --save)") from None
 
-    def append(self, capture: Capture) -> None:
-        """Write one record and flush it."""
-        self._handle.write(capture.to_json() + "\n")
-        self._handle.flush()
+    def append(self, capture: Capture, *, truncated: bool = False) -> None:
+        """Write one record at once (OSError when it cannot: disk full, …). `truncated` marks
+        a record whose body was not kept (over --max-body): readers ignore the field."""
+        line = capture.to_json()
+        if truncated:
+            line = line[:-1] + ',"truncated":true}'
+        data = memoryview((line + "\n").encode("utf-8"))
+        while data:
+            written = self._handle.write(data)
+            if not written:
+                raise OSError(f"{self.path} took no bytes")
+            data = data[written:]
 
     def close(self) -> None:
-        """Flush and close."""
-        self._handle.close()
+        """Close; never raises (a failed write was already reported)."""
+        with contextlib.suppress(OSError):
+            self._handle.close()
 
     def __enter__(self) -> CaptureFile:
         return self

@@ -111,6 +111,7 @@ class Delivered:
     status: int
     ms: float
     error: str | None = None
+    capture_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,15 @@ class Relay:
         self.label = f"{self.host}:{self.port}"
         self.watch: asyncio.Task[None] | None = None
         self.in_flight = 0
+        self.handlers: set[asyncio.Task[Any]] = set()
+        self.aborting = False
+
+    def abort(self) -> None:
+        """Stop waiting for the target (a second Ctrl+C): each delivery still waiting is
+        answered and captured as 503 at once."""
+        self.aborting = True
+        for task in self.handlers:
+            task.cancel()
 
     async def check_target(self) -> None:
         """Say so at once when nothing listens yet, and watch until it does."""
@@ -199,10 +209,15 @@ class Relay:
         if scope["type"] != "http":
             return
         self.in_flight += 1
+        task = asyncio.current_task()
+        if task is not None:
+            self.handlers.add(task)
         try:
             await self._handle(scope, receive, send)
         finally:
             self.in_flight -= 1
+            if task is not None:
+                self.handlers.discard(task)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         received = clock.now()
@@ -214,9 +229,14 @@ class Relay:
         method = scope["method"]
         body = await _read_body(receive, raw_headers, self.settings.max_body)
         if body is None:
+            capture = Capture(
+                id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
+                path=raw_path, headers=headers, body=b"", remote=_remote(scope),
+                response=CaptureResponse(413, 0.0))
+            lost = self._keep(capture, truncated=True)
             await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
-            self.queue.put_nowait(Delivered(None, received, method, raw_path, None, None, None,
-                                            None, 413, 0.0, "body too large"))
+            self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, None, None,
+                                            None, None, 413, 0.0, "body too large", lost))
             return
         provider, valid, reason, scheme = self._verdict(body, headers, received)
         answer_headers: RawHeaders = []
@@ -232,10 +252,18 @@ class Relay:
             id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
             path=raw_path, headers=headers, body=body, remote=_remote(scope),
             response=CaptureResponse(status, round(ms, 2)), verification=verification)
-        self.capture.append(capture)
+        lost = self._keep(capture)
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
-                                        provider, valid, reason, status, ms, error))
+                                        provider, valid, reason, status, ms, error, lost))
+
+    def _keep(self, capture: Capture, *, truncated: bool = False) -> str | None:
+        """Append `capture`; why that failed (the delivery is still answered), or None."""
+        try:
+            self.capture.append(capture, truncated=truncated)
+        except OSError as exc:
+            return f"{self.capture.path}: {exc.strerror or exc}"
+        return None
 
     def _verdict(self, body: bytes, headers: tuple[tuple[str, str], ...], now: float
                  ) -> tuple[str | None, bool | None, str | None, str | None]:
@@ -262,11 +290,21 @@ class Relay:
         except asyncio.TimeoutError:
             ms = (time.perf_counter() - start) * 1000
             return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
+        except asyncio.CancelledError:
+            if not self.aborting:
+                raise
+            _uncancel()
+            ms = (time.perf_counter() - start) * 1000
+            return (503, [], b"ofevents forward stopped before the target answered\n", ms,
+                    "stopped (second Ctrl+C)")
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - start) * 1000
             if isinstance(exc, httpx.ConnectError):
                 self.target_down()
-            return (502, [], b"the target is unreachable (ofevents relay)\n", ms,
+                what = "is unreachable"
+            else:
+                what = "closed the connection mid-answer"
+            return (502, [], f"the target {what} (ofevents relay)\n".encode(), ms,
                     str(exc) or type(exc).__name__)
         return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
 
@@ -279,7 +317,17 @@ class Relay:
             answer = b"".join([chunk async for chunk in response.aiter_raw()])
         finally:
             await response.aclose()
-        return response.status_code, _end_to_end(response.headers.raw), answer
+        kept = _end_to_end(response.headers.raw)
+        if method == "HEAD":  # no body to count: the target's length is the answer's
+            kept += [(k, v) for k, v in response.headers.raw if k.lower() == b"content-length"]
+        return response.status_code, kept, answer
+
+
+def _uncancel() -> None:
+    """Forget a cancellation we caught on purpose, so the task's next awaits run normally."""
+    task = asyncio.current_task()
+    if task is not None and sys.version_info >= (3, 11):
+        task.uncancel()
 
 
 def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:
@@ -328,7 +376,11 @@ async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
                   ) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    """Send the answer; its length is the body's unless a HEAD answer carries the target's,
+    and a 204 / 304 has none (RFC 9110 8.6)."""
+    has_length = any(k.lower() == b"content-length" for k, _ in headers)
+    if status not in (204, 304) and not has_length:
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

@@ -30,6 +30,7 @@ from ofevents_cli.shells.relay import (
     Stopping,
     join_url,
 )
+from ofevents_cli.shells.sender import cookieless
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
 __all__ = ["default_capture_path", "run_relay", "stop_on_signals"]
@@ -62,12 +63,17 @@ def _bind(port: int) -> socket.socket:
     return sock
 
 
-def stop_on_signals(stop: asyncio.Event) -> None:
-    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising."""
+def stop_on_signals(stop: asyncio.Event, force: asyncio.Event) -> None:
+    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising; a second one
+    sets `force`: stop waiting for the deliveries in flight."""
     loop = asyncio.get_running_loop()
+
+    def signalled() -> None:
+        (force if stop.is_set() else stop).set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, signalled)
 
 
 async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayEvent | None:
@@ -99,8 +105,23 @@ async def _unless_stopped(opening: Awaitable[Tunnel], stop: asyncio.Event) -> Tu
     return None
 
 
-async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterator[RelayEvent]:
-    """Serve until `stop` is set; then finish in-flight deliveries and close the tunnel."""
+async def _finish(serving: asyncio.Task[None], relay: Relay, force: asyncio.Event | None,
+                  seconds: float) -> None:
+    """Let uvicorn finish the deliveries in flight; once `force` is set, answer them 503."""
+    if force is not None:
+        forcing = asyncio.ensure_future(force.wait())
+        await asyncio.wait({serving, forcing}, timeout=seconds,
+                           return_when=asyncio.FIRST_COMPLETED)
+        forcing.cancel()
+        if force.is_set():
+            relay.abort()
+    await asyncio.wait_for(asyncio.shield(serving), seconds)
+
+
+async def run_relay(settings: RelaySettings, stop: asyncio.Event,
+                    force: asyncio.Event | None = None) -> AsyncIterator[RelayEvent]:
+    """Serve until `stop` is set; then finish in-flight deliveries (unless `force` is set
+    meanwhile: they get 503) and close the tunnel."""
     logging.getLogger("uvicorn.error").setLevel(logging.ERROR)
     queue: asyncio.Queue[RelayEvent] = asyncio.Queue()
     sock = _bind(settings.port)
@@ -112,6 +133,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
         sock.close()
         raise
     client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
+                               cookies=cookieless(),
                                limits=httpx.Limits(max_connections=200,
                                                    max_keepalive_connections=50))
     relay = Relay(settings, client, capture, queue)
@@ -138,7 +160,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
             yield item
         yield Stopping(relay.in_flight)
         server.should_exit = True
-        await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        await _finish(serving, relay, force, settings.timeout + 10)
         while not queue.empty():
             yield queue.get_nowait()
     finally:
@@ -152,5 +174,6 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event) -> AsyncIterat
         await client.aclose()
         capture.close()
         sock.close()
-        if not existed and settings.capture.stat().st_size == 0:
-            settings.capture.unlink()  # a run that captured nothing leaves no empty file
+        with contextlib.suppress(FileNotFoundError):  # deleted during the run: nothing to tidy
+            if not existed and settings.capture.stat().st_size == 0:
+                settings.capture.unlink()  # a run that captured nothing leaves no empty file

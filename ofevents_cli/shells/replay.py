@@ -1,7 +1,8 @@
 """Re-sending captured deliveries in order: byte for byte, or re-signed with fresh ids and times.
 
 Yields `Replayed` per delivery and `Skipped` per unusable line; stops with an
-`UnreachableError` (exit 3) when the target cannot be reached at all.
+`UnreachableError` (exit 3) when nothing accepts the connection (refused, DNS, connect
+timeout). The target gets exactly the captured headers: no httpx defaults, no cookies.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from typing import Union
 import httpx
 
 from ofevents_cli.core.capture import Capture, CaptureProblem
-from ofevents_cli.core.signing import SCHEMES, detect_scheme, sign
+from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import read_capture_file
-from ofevents_cli.shells.config import secrets_for
+from ofevents_cli.shells.config import SECRET_ENV, secrets_for
 from ofevents_cli.shells.envelope import event_of
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
-from ofevents_cli.shells.sender import send
+from ofevents_cli.shells.sender import cookieless, send
 
 __all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay"]
 
@@ -59,10 +60,12 @@ class Replayed:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A capture line that was not sent, and why."""
+    """A capture line that was not sent, and why; `failed` when it is a well-formed capture
+    that could not be sent (not re-signable, a request that cannot be built): exit 1."""
 
     line: int
     message: str
+    failed: bool = False
 
 
 ReplayEvent = Union[Replayed, Skipped]  # noqa: UP007 - a runtime alias must work on 3.10
@@ -77,21 +80,35 @@ def read_replay_file(path: str) -> Iterator[Capture | CaptureProblem]:
                          "check the CAPTURE path given to replay") from exc
 
 
+def signing_secret(scheme: str, flags: tuple[str, ...]) -> str | None:
+    """The secret to sign `scheme` with: the first `--secret` that can key it (a `whsec_` one
+    only for Svix / Standard Webhooks), else the provider's env var or config key, else any
+    `--secret` that can key it."""
+    svix = scheme in ("svix", "standard-webhooks")
+    fallback = secrets_for(None, SCHEMES[scheme][0])
+    for secret in [s for s in flags if svix or not s.startswith("whsec_")] + fallback + list(flags):
+        try:
+            scheme_key(scheme, secret)
+        except ValueError:
+            continue
+        return secret
+    return None
+
+
 def resigned(capture: Capture, secrets: tuple[str, ...]) -> list[tuple[str, str]] | str:
     """The captured headers with fresh signature headers, or why that is impossible."""
     scheme = detect_scheme(capture.headers)
     if scheme is None:
         return "no signature header to re-sign"
     provider = SCHEMES[scheme][0]
-    keys = list(secrets) or secrets_for(None, provider)
-    if not keys:
-        return f"no secret for {provider}: pass --secret"
+    secret = signing_secret(scheme, secrets)
+    if secret is None:
+        kind = "a whsec_ base64 secret" if scheme in ("svix", "standard-webhooks") else "a secret"
+        return (f"cannot re-sign ({scheme}): no --secret is {kind} for {provider}, nor "
+                f"{SECRET_ENV[provider]}")
     names = {name.lower() for name in SCHEMES[scheme][1]}
-    try:
-        fresh = sign(scheme, keys[0], capture.body, msg_id=clock.new_id("msg"),
-                     timestamp=int(clock.now()))
-    except ValueError as exc:
-        return f"cannot sign with that secret ({exc})"
+    fresh = sign(scheme, secret, capture.body, msg_id=clock.new_id("msg"),
+                 timestamp=int(clock.now()))
     return [(k, v) for k, v in capture.headers if k.lower() not in names] + fresh
 
 
@@ -99,10 +116,19 @@ def _sendable(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
+def check_secrets(settings: ReplaySettings) -> None:
+    """--resign with no secret anywhere can sign nothing: say so before sending anything."""
+    if settings.resign and not settings.secrets and not secrets_for(None, None):
+        raise InputError("--resign needs a secret",
+                         "pass --secret, or set " + ", ".join(SECRET_ENV.values()))
+
+
 async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySettings
                  ) -> AsyncIterator[ReplayEvent]:
     """Send each capture in file order; stop with UnreachableError if the target is down."""
-    async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False) as client:
+    check_secrets(settings)
+    async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False,
+                                 cookies=cookieless()) as client:
         for record in records:
             if isinstance(record, CaptureProblem):
                 yield Skipped(record.line, record.message)
@@ -112,12 +138,21 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
                 continue
             headers = resigned(record, settings.secrets) if settings.resign else record.headers
             if isinstance(headers, str):
-                yield Skipped(record.line, headers)
+                yield Skipped(record.line, headers, failed=True)
+                continue
+            if not record.path.startswith("/"):
+                yield Skipped(record.line, f"path {record.path!r} does not start with /",
+                              failed=True)
                 continue
             url = join_url(settings.target, "", record.path)
-            sent = await send(client, record.method, url, _sendable(headers), record.body)
+            try:
+                sent = await send(client, record.method, url, _sendable(headers),
+                                  record.body, exact=True)
+            except ValueError as exc:
+                yield Skipped(record.line, f"cannot send this request: {exc}", failed=True)
+                continue
             yield Replayed(record.id, record.line, event, record.method, url, sent.status,
                            sent.ms, sent.error)
-            if sent.status is None and sent.error != "timed out":
+            if sent.unreachable:
                 raise UnreachableError(f"{url} is unreachable: {sent.error}",
                                        "start your server, or fix --to")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import socket
 import time
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ import httpx
 from ofevents_cli.errors import InputError
 
 DEFAULT_URL = "http://localhost:3000/webhooks"
+UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)  # nothing accepted the connection
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Sent:
     ms: float
     body: bytes = b""
     error: str | None = None
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -57,6 +60,8 @@ def describe(exc: httpx.TransportError) -> str:
     """A short reason for a transport failure: refused, DNS, timeout."""
     if isinstance(exc, httpx.TimeoutException):
         return "timed out"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)):
+        return "the target closed the connection mid-answer"
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
@@ -73,11 +78,46 @@ async def send(
     url: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
+    *,
+    exact: bool = False,
 ) -> Sent:
-    """Send exactly these headers and bytes; never raises for network trouble."""
+    """Send these headers and bytes; never raises for network trouble (`Sent.unreachable`
+    when nothing accepted the connection). httpx adds its defaults (Accept, User-Agent, …)
+    unless `exact`: then a bare Request goes out, and a request that cannot be built or
+    written (a bad header, method or URL) raises ValueError: the caller's input, not the
+    network."""
+    if not exact:
+        request = client.build_request(method, url, headers=list(headers), content=body)
+        return await _timed(client, request, strict=False)
+    try:  # latin-1: a captured header's bytes go out as they came in
+        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers]
+        request = httpx.Request(method, url, headers=raw, content=body)
+    except (httpx.InvalidURL, UnicodeEncodeError) as exc:
+        raise ValueError(str(exc) or type(exc).__name__) from None
+    return await _timed(client, request, strict=True)
+
+
+async def _timed(client: httpx.AsyncClient, request: httpx.Request, *, strict: bool) -> Sent:
+    """Send and time `request`; with `strict`, a request h11 refuses to write (bad header,
+    method) raises ValueError instead of coming back as a failed send."""
     start = time.perf_counter()
     try:
-        response = await client.request(method, url, headers=list(headers), content=body)
+        response = await client.send(request)
     except httpx.TransportError as exc:
-        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc))
+        if strict and isinstance(exc, (httpx.LocalProtocolError, httpx.UnsupportedProtocol)):
+            raise ValueError(str(exc) or type(exc).__name__) from None
+        return Sent(None, (time.perf_counter() - start) * 1000, error=describe(exc),
+                    unreachable=isinstance(exc, UNREACHABLE))
     return Sent(response.status_code, (time.perf_counter() - start) * 1000, response.content)
+
+
+class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
+    """Refuses every cookie: a Set-Cookie from one answer must not ride on the next request."""
+
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
+        return False
+
+
+def cookieless() -> http.cookiejar.CookieJar:
+    """A cookie jar that stores nothing (for clients that must send exactly what they're given)."""
+    return http.cookiejar.CookieJar(policy=_KeepNothing())

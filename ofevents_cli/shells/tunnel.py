@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -85,23 +87,43 @@ def agent_path(settings: TunnelSettings) -> str:
             or conf.DEFAULT_NGROK_PATH)
 
 
+def _chosen_agent(settings: TunnelSettings) -> str | None:
+    """The agent the user pointed at (--ngrok-path or PYNGROK_NGROK_PATH), if any: it is
+    never downloaded, only pyngrok's default copy is."""
+    return settings.ngrok_path or os.environ.get("PYNGROK_NGROK_PATH") or None
+
+
 def agent_missing(settings: TunnelSettings) -> bool:
     """True when opening an ngrok tunnel will first download the agent (a slow first run)."""
-    return settings.kind == "ngrok" and not os.path.exists(agent_path(settings))
+    return (settings.kind == "ngrok" and _chosen_agent(settings) is None
+            and not os.path.exists(agent_path(settings)))
 
 
-def _config(settings: TunnelSettings) -> PyngrokConfig:
-    """A fresh config per run (never pyngrok's import-time default)."""
+def _token_file(token: str) -> str:
+    """A 0600 ngrok config holding only the authtoken: on the agent's command line
+    (`--authtoken`) every user of the machine could read it in the process list."""
+    handle, path = tempfile.mkstemp(prefix="ofevents-ngrok-", suffix=".yml")
+    with os.fdopen(handle, "w", encoding="utf-8") as config:
+        config.write(f'version: "3"\nagent:\n  authtoken: {json.dumps(token)}\n')
+    return path
+
+
+def _config(settings: TunnelSettings, token_file: str | None) -> PyngrokConfig:
+    """A fresh config per run (never pyngrok's import-time default). The authtoken goes in
+    `token_file` when there is one; only with the user's own --ngrok-config is it passed on
+    the agent's command line (pyngrok takes one config file)."""
     from pyngrok.conf import PyngrokConfig
 
-    return PyngrokConfig(
+    config = PyngrokConfig(
         ngrok_path=agent_path(settings),
-        config_path=settings.ngrok_config,
-        auth_token=settings.authtoken or None,
+        config_path=settings.ngrok_config or token_file,
         region=settings.region,
         monitor_thread=False,
         startup_timeout=max(1, int(settings.timeout)),
     )
+    # PyngrokConfig falls back to NGROK_AUTHTOKEN itself: set it explicitly either way
+    config.auth_token = (settings.authtoken or None) if token_file is None else None
+    return config
 
 
 def _clean(text: str) -> str:
@@ -138,11 +160,14 @@ def translate(exc: BaseException) -> Exception:
 
 
 class NgrokTunnel:
-    """A tunnel opened through pyngrok; `close` disconnects it and kills the agent."""
+    """A tunnel opened through pyngrok; `close` disconnects it, kills the agent and removes
+    the authtoken file."""
 
-    def __init__(self, config: PyngrokConfig, public_url: str | None) -> None:
+    def __init__(self, config: PyngrokConfig, public_url: str | None,
+                 token_file: str | None) -> None:
         self.config = config
         self.public_url = public_url
+        self.token_file = token_file
 
     async def close(self) -> None:
         """Disconnect and kill the agent, in a thread, each step bounded."""
@@ -156,6 +181,13 @@ class NgrokTunnel:
                         asyncio.to_thread(ngrok.disconnect, url, pyngrok_config=self.config), 5)
         finally:
             _kill(self.config)
+            _remove(self.token_file)
+
+
+def _remove(path: str | None) -> None:
+    if path is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def _kill(config: PyngrokConfig) -> None:
@@ -196,8 +228,15 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
     from pyngrok import ngrok
     from pyngrok.exception import PyngrokError
 
+    chosen = _chosen_agent(settings)
+    if chosen is not None and not os.path.exists(chosen):
+        raise InputError(f"no ngrok agent at {chosen}",
+                         "pass the path of an installed ngrok (`command -v ngrok`), or leave "
+                         "--ngrok-path and PYNGROK_NGROK_PATH out to let ofevents download it")
     _quiet_pyngrok()
-    config = _config(settings)
+    token_file = (_token_file(settings.authtoken)
+                  if settings.authtoken and not settings.ngrok_config else None)
+    config = _config(settings, token_file)
     options: dict[str, Any] = {}
     if settings.domain:
         domain = settings.domain
@@ -211,8 +250,10 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
             settings.timeout, config)
     except PyngrokError as exc:
         _kill(config)
+        _remove(token_file)
         raise translate(exc) from exc
     except BaseException:
         _kill(config)
+        _remove(token_file)
         raise
-    return NgrokTunnel(config, opened.public_url)
+    return NgrokTunnel(config, opened.public_url, token_file)

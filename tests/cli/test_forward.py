@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 from ofevents_cli.cli.app import app
 from ofevents_cli.core.capture import Capture, read_captures
 from ofevents_cli.core.signing import sign, verify
-from tests.target import closed_port, running_target
+from tests.target import Target, closed_port, running_target
 
 OFEVENTS = str(Path(sys.executable).with_name("ofevents"))
 SECRET = "ofapi-secret"
@@ -118,21 +118,31 @@ def test_json_lines_follow_the_contract(tmp_path: Path) -> None:
     assert record.id == delivery["id"] and record.body == body
 
 
+@contextmanager
+def waiting(run: Forward, target: Target, count: int, path: str) -> Iterator[list[httpx.Response]]:
+    """`count` deliveries to `path` in flight (the target has them); their answers once the
+    block ends."""
+    answers: list[httpx.Response] = []
+    local = str(run.ready["local_url"])
+    with ThreadPoolExecutor(count) as pool:
+        futures = [pool.submit(httpx.post, f"{local}{path}/{n}", content=b"{}", timeout=30)
+                   for n in range(count)]
+        deadline = time.monotonic() + 10
+        while len(target.requests) < count:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        yield answers
+        answers += [f.result() for f in futures]
+
+
 def test_sigint_during_in_flight_deliveries_loses_no_capture_line(tmp_path: Path) -> None:
     """Ctrl+C while 5 slow deliveries are in flight: all 5 answered and captured, exit 0."""
     capture = tmp_path / "c.jsonl"
     with running_target() as target, \
             forwarding("--to", target.url, "--capture", str(capture)) as run:
-        local = str(run.ready["local_url"])
-        with ThreadPoolExecutor(5) as pool:
-            futures = [pool.submit(httpx.post, f"{local}/slow/1/{n}", content=b"{}", timeout=10)
-                       for n in range(5)]
-            deadline = time.monotonic() + 10
-            while len(target.requests) < 5:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
+        with waiting(run, target, 5, "/slow/1") as answers:
             code, rest, stderr = run.stop(signal.SIGINT)
-            statuses = [f.result().status_code for f in futures]
+        statuses = [a.status_code for a in answers]
     assert code == 0, stderr
     assert statuses == [200] * 5
     assert len(read(capture)) == 5 and len(rest) == 5
@@ -197,16 +207,57 @@ def test_forward_capture_verifies_offline_like_it_did_live(tmp_path: Path) -> No
 
 
 def test_bad_flags_exit_2_with_a_hint(tmp_path: Path) -> None:
-    """Unknown --tunnel or --provider, or a busy --port: exit 2, one line and a hint."""
+    """Unknown --tunnel/--provider, busy --port, --reject-invalid with no secret, --secret "":
+    exit 2, one line and a hint."""
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         cases = [["--tunnel", "frp"], ["--tunnel", "none", "--provider", "eventbus"],
-                 ["--tunnel", "none", "--port", str(port)]]
+                 ["--tunnel", "none", "--port", str(port)],
+                 ["--tunnel", "none", "--reject-invalid"],
+                 ["--tunnel", "none", "--secret", ""]]
         for extra in cases:
             result = runner.invoke(app, ["forward", "--to", "3000", "--capture",
                                          str(tmp_path / "c.jsonl"), *extra])
             assert result.exit_code == 2, (extra, result.stderr)
             assert result.stderr.startswith("ofevents: error: ") and "hint: " in result.stderr
     assert not (tmp_path / "c.jsonl").exists()
+
+
+def test_capture_to_a_full_disk_relays_reports_and_exits_1(tmp_path: Path) -> None:
+    """--capture /dev/full: the answer still comes back, stderr says so, exit 1, no traceback."""
+    with running_target() as target, \
+            forwarding("--to", target.url, "--capture", "/dev/full") as run:
+        answer = httpx.post(f"{run.ready['local_url']}/hook", content=b"{}", timeout=5)
+        delivery = json.loads(run.line())
+        code, _, stderr = run.stop()
+    assert (answer.status_code, answer.content, delivery["status"]) == (200, b"{}", 200)
+    assert code == 1 and "Traceback" not in stderr
+    assert "capture write failed: /dev/full" in stderr and "1 NOT captured" in stderr
+
+
+def test_an_unwritable_capture_path_names_the_flag(tmp_path: Path) -> None:
+    """--capture in a missing directory: exit 2, the hint names --capture."""
+    result = runner.invoke(app, ["forward", "--to", "3000", "--tunnel", "none", "--capture",
+                                 str(tmp_path / "no" / "c.jsonl")])
+    assert result.exit_code == 2
+    assert "cannot write capture file" in result.stderr and "--capture" in result.stderr
+
+
+def test_a_second_ctrl_c_stops_waiting_for_in_flight_deliveries(tmp_path: Path) -> None:
+    """Ctrl+C twice while 3 deliveries wait on a slow target: 503s, all captured, exit 0 now."""
+    capture = tmp_path / "c.jsonl"
+    with running_target() as target, \
+            forwarding("--to", target.url, "--capture", str(capture)) as run:
+        with waiting(run, target, 3, "/slow/20") as answers:
+            run.proc.send_signal(signal.SIGINT)
+            time.sleep(0.3)
+            start = time.monotonic()
+            code, rest, stderr = run.stop(signal.SIGINT)
+            waited = time.monotonic() - start
+        statuses = [a.status_code for a in answers]
+    assert code == 0, stderr
+    assert waited < 10 and statuses == [503] * 3
+    assert [r.response and r.response.status for r in read(capture)] == [503] * 3
+    assert len(rest) == 3 and "stopped: 3 deliveries captured" in stderr

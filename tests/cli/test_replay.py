@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from ofevents_cli.cli.app import app
 from ofevents_cli.core.capture import Capture, format_timestamp
 from ofevents_cli.core.signing import sign, verify
 from ofevents_cli.shells.relay import Delivered, RelaySettings
-from tests.target import closed_port, running_relay, running_target
+from tests.target import closed_port, running_relay, running_target, scripted
 
 SECRET = "ofapi-secret"
 runner = CliRunner()
@@ -143,3 +144,80 @@ def test_capture_from_stdin(tmp_path: Path) -> None:
                                input=capture_line(1, b'{"type":"x"}') + "\n")
     assert result.exit_code == 0, result.stderr
     assert [r.body for r in target.requests] == [b'{"type":"x"}']
+
+
+SVIX = "whsec_" + base64.b64encode(b"replay-tests-signing-key-32-byte").decode()
+
+
+def test_the_target_gets_exactly_the_captured_headers(tmp_path: Path) -> None:
+    """No httpx defaults, no Cookie from the target's earlier Set-Cookie answers, and a
+    non-ASCII (latin-1) header value goes out byte for byte."""
+    path = write(tmp_path, *(capture_line(n, b"{}", headers=(("X-Id", f"{n} caf\u00e9"),))
+                             for n in (1, 2, 3)))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", target.url])
+    assert result.exit_code == 0, result.stderr
+    got = [sorted((k.lower(), v) for k, v in r.headers) for r in target.requests]
+    assert got == [sorted([("host", f"127.0.0.1:{target.port}"), ("content-length", "2"),
+                           ("content-type", "application/json"), ("x-id", f"{n} caf\u00e9")])
+                   for n in (1, 2, 3)]
+
+
+def test_resign_picks_a_secret_that_fits_each_scheme(tmp_path: Path) -> None:
+    """Two --secret: the svix line gets the whsec_ one, the ofapi line the other (not the first)."""
+    svix_body, ofapi_body = b'{"type":"a"}', b'{"type":"b"}'
+    old = int(time.time()) - 3600
+    path = write(tmp_path,
+                 capture_line(1, svix_body, headers=tuple(sign("svix", SVIX, svix_body,
+                                                               msg_id="m", timestamp=old))),
+                 capture_line(2, ofapi_body, headers=tuple(sign("ofapi", "stale", ofapi_body,
+                                                                msg_id="m", timestamp=old))))
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(path), "--to", target.url, "--resign",
+                                     "--secret", SVIX, "--secret", SECRET])
+    assert result.exit_code == 0, result.stderr
+    svix, ofapi = target.requests
+    assert verify(svix_body, svix.headers, [SVIX], now=time.time()).valid
+    assert verify(ofapi_body, ofapi.headers, [SECRET], now=time.time()).valid
+
+
+def test_resign_without_a_usable_secret_fails(tmp_path: Path) -> None:
+    """No secret at all: exit 2 before sending; no secret that fits a line: that line fails."""
+    body = b'{"type":"a"}'
+    path = write(tmp_path, capture_line(1, body, headers=tuple(
+        sign("svix", SVIX, body, msg_id="m", timestamp=int(time.time())))))
+    with running_target() as target:
+        none = runner.invoke(app, ["replay", str(path), "--to", target.url, "--resign"])
+        unfit = runner.invoke(app, ["replay", str(path), "--to", target.url, "--resign",
+                                    "--secret", SECRET])
+    assert target.requests == []
+    empty = runner.invoke(app, ["replay", str(path), "--to", "3000", "--resign", "--secret", ""])
+    assert none.exit_code == 2 and empty.exit_code == 2 and "--secret is empty" in empty.stderr
+    assert "--secret" in none.stderr and "OFAPI_WEBHOOK_SECRET" in none.stderr
+    assert unfit.exit_code == 1 and "line 1: skipped: cannot re-sign (svix)" in unfit.stderr
+
+
+def test_a_target_that_hangs_up_is_a_failed_delivery_not_unreachable(tmp_path: Path) -> None:
+    """Peer closed mid-answer: each line fails (exit 1), all are sent; not exit 3."""
+    path = write(tmp_path, capture_line(1, b"1"), capture_line(2, b"2"))
+    with scripted({}) as url:  # reads each request, answers nothing, closes
+        result = runner.invoke(app, ["replay", str(path), "--to", url, "--json"])
+    assert result.exit_code == 1, result.stderr
+    errors = [json.loads(line)["error"] for line in result.stdout.splitlines()]
+    assert errors == ["the target closed the connection mid-answer"] * 2
+
+
+def test_a_request_that_cannot_be_built_is_skipped(tmp_path: Path) -> None:
+    """Bad header name, bad method, a path without `/`: skipped with a message, exit 1."""
+    good = capture_line(9, b"ok")
+    bad_method = json.loads(capture_line(3, b"3"))
+    bad_method["method"] = "GE T"
+    lines = [capture_line(1, b"1", headers=(("Bad Name", "x"),)),
+             capture_line(2, b"2", path="webhooks"), json.dumps(bad_method), good]
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(write(tmp_path, *lines)), "--to", target.url])
+    assert result.exit_code == 1
+    assert [r.body for r in target.requests] == [b"ok"]
+    skipped = [line for line in result.stderr.splitlines() if ": skipped: " in line]
+    assert [line.split(":")[0] for line in skipped] == ["line 1", "line 2", "line 3"]
+    assert "does not start with /" in skipped[1] and "Traceback" not in result.stderr

@@ -14,7 +14,7 @@ import pytest
 from ofevents_cli.core.capture import Capture, read_captures
 from ofevents_cli.core.signing import sign, verify
 from ofevents_cli.shells.relay import Delivered, RelaySettings, TargetDown, TargetUp, join_url
-from tests.target import closed_port, running_relay, running_target
+from tests.target import closed_port, running_relay, running_target, scripted
 
 SVIX_SECRET = "whsec_" + base64.b64encode(b"relay-tests-signing-key-32-bytes").decode()
 
@@ -97,6 +97,30 @@ def test_oversized_body_gets_413_and_is_not_relayed(capture_path: Path, chunked:
     assert answer.status_code == 413 and target.requests == []
     [delivered] = relay.of(Delivered)
     assert delivered.status == 413
+    [record] = captures(capture_path)
+    assert (record.id, record.path, record.body, record.response and record.response.status) \
+        == (delivered.id, "/hook", b"", 413)
+    assert json.loads(capture_path.read_text(encoding="utf-8"))["truncated"] is True
+
+
+def test_a_failed_capture_write_is_reported_and_the_answer_still_comes_back() -> None:
+    """--capture /dev/full: the target's answer reaches the caller; the loss is a value."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, Path("/dev/full"))) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/hook", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert (answer.status_code, answer.content) == (200, b"{}")
+    [delivered] = relay.of(Delivered)
+    assert delivered.capture_error is not None and "/dev/full" in delivered.capture_error
+
+
+def test_a_capture_file_deleted_during_the_run_stops_cleanly(capture_path: Path) -> None:
+    """Removing the capture file mid-run is no error at exit."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, capture_path)) as relay:
+        capture_path.unlink()
+        assert relay.error is None
+    assert relay.error is None and not capture_path.exists()
 
 
 def test_target_down_gets_502_and_is_reported_until_it_starts(capture_path: Path) -> None:
@@ -184,3 +208,29 @@ def test_reject_invalid_answers_401_without_relaying(capture_path: Path) -> None
     assert answer.status_code == 401 and target.requests == []
     [record] = captures(capture_path)
     assert record.verification is not None and record.verification.reason == "mismatch"
+
+
+def test_a_target_that_hangs_up_mid_answer_is_named_as_such(capture_path: Path) -> None:
+    """Half an answer, then close: 502 saying the target closed mid-answer, not unreachable."""
+    partial = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc"
+    with scripted({b"POST": partial}) as url, \
+            running_relay(RelaySettings(url, capture_path)) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/hook", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502
+    assert answer.text == "the target closed the connection mid-answer (ofevents relay)\n"
+    assert relay.of(TargetDown) == []
+
+
+def test_head_204_and_304_answers_keep_a_correct_length(capture_path: Path) -> None:
+    """HEAD gets the target's Content-Length; 204 and 304 get none."""
+    with scripted({b"HEAD": b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n",
+                   b"POST /204": b"HTTP/1.1 204 No Content\r\n\r\n",
+                   b"POST /304": b"HTTP/1.1 304 Not Modified\r\n\r\n"}) as url, \
+            running_relay(RelaySettings(url, capture_path)) as relay:
+        local = relay.started.local_url
+        head = httpx.head(f"{local}/doc", timeout=5)
+        empty = [httpx.post(f"{local}/{code}", content=b"{}", timeout=5) for code in (204, 304)]
+    assert (head.status_code, head.headers.get("content-length")) == (200, "42")
+    assert [(r.status_code, r.headers.get("content-length")) for r in empty] == \
+        [(204, None), (304, None)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -84,16 +85,17 @@ def test_silent_agent_hits_our_deadline_and_is_killed(
 
 
 def test_no_agent_offline_exits_3_quickly_and_writes_only_in_tmp(tmp_path: Path) -> None:
-    """No agent at --ngrok-path and no network: exit 3 with the install hint, nothing else."""
-    home = tmp_path / "agent-dir"
+    """No agent at pyngrok's default place (under HOME) and no network: exit 3, install hint."""
+    env = {k: v for k, v in os.environ.items() if k != "PYNGROK_NGROK_PATH"}
+    env["HOME"] = str(tmp_path)
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--authtoken", "t", "--capture", str(tmp_path / "c.jsonl")]
     start = time.monotonic()
-    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
-                                 "--ngrok-path", str(home / "ngrok"),
-                                 "--ngrok-config", str(home / "ngrok.yml")])
-    assert result.exit_code == 3, result.stderr
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 3, result.stderr
     assert "install ngrok and pass --ngrok-path, or use --tunnel none" in result.stderr
     assert time.monotonic() - start < 15
-    assert not (home / "ngrok").exists()
+    assert not any(p.is_file() for p in tmp_path.rglob("ngrok"))
 
 
 def test_ctrl_c_while_the_agent_starts_exits_0_and_kills_it(tmp_path: Path) -> None:
@@ -116,3 +118,33 @@ def test_ctrl_c_while_the_agent_starts_exits_0_and_kills_it(tmp_path: Path) -> N
     assert proc.returncode == 0, stderr
     assert "Traceback" not in stderr and stdout == ""
     assert not pid_alive(int(pidfile.read_text()))
+
+
+def test_the_authtoken_is_not_on_the_agent_command_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The token reaches the agent in a 0600 config file (gone afterwards), not in its argv."""
+    seen = tmp_path / "argv.json"
+    monkeypatch.setenv("FAKE_NGROK_ARGVFILE", str(seen))
+    tunnel = TunnelSettings(kind="ngrok", authtoken="tok-SECRET-123",
+                            ngrok_path=str(fake_agent(tmp_path)), timeout=10)
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl",
+                                        tunnel=tunnel)) as relay:
+        assert relay.started.public_url
+        record = json.loads(seen.read_text(encoding="utf-8"))
+    assert not any("tok-SECRET-123" in arg for arg in record["argv"])
+    [config] = record["configs"]
+    assert config["mode"] == 0o600 and "tok-SECRET-123" in config["text"]
+    token_file = record["argv"][record["argv"].index("--config") + 1]
+    assert not os.path.exists(token_file)
+
+
+def test_a_missing_ngrok_path_exits_2_without_downloading(tmp_path: Path) -> None:
+    """--ngrok-path that does not exist: exit 2 naming it; nothing is downloaded there."""
+    missing = tmp_path / "agent-dir" / "ngrok"
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 "--ngrok-path", str(missing), "--capture",
+                                 str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 2, result.stderr
+    assert f"no ngrok agent at {missing}" in result.stderr and "hint: " in result.stderr
+    assert not missing.parent.exists()
