@@ -53,7 +53,8 @@ def ofevents() -> str:
 async def timed(app: object, argv: list[str]) -> float:
     """Seconds from the reader's hello (seen by the emulator) to its exit."""
     before = app.sessions  # type: ignore[attr-defined]
-    proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.DEVNULL)
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=subprocess.DEVNULL,
+                                                stderr=subprocess.DEVNULL)
     while app.sessions == before:  # type: ignore[attr-defined]
         await asyncio.sleep(0.0005)
     start = time.perf_counter()
@@ -84,7 +85,8 @@ async def latency() -> list[float]:
     async with running(settings) as served:
         proc = await asyncio.create_subprocess_exec(
             ofevents(), "listen", "--url", served.url, "--api-key", KEY, "--ws-token", TOKEN,
-            "--json", "--max-events", str(LATENCY_EVENTS), stdout=subprocess.PIPE)
+            "--json", "--max-events", str(LATENCY_EVENTS), stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
         while served.app.sessions == 0:
             await asyncio.sleep(0.001)
         sent: dict[str, float] = {}
