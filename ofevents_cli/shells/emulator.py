@@ -11,9 +11,7 @@ import contextlib
 import hmac
 import json
 import random
-import secrets
 import socket
-from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -24,6 +22,7 @@ from ofevents_cli.core.catalogue import find
 from ofevents_cli.core.traffic import Traffic, accounts
 from ofevents_cli.errors import InputError, OfeventsError
 from ofevents_cli.shells import clock
+from ofevents_cli.shells.event_log import Bus
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,58 +48,6 @@ class EmulatorSettings:
     ws_token: str = DEFAULT_WS_TOKEN
     drop_every: int = 0
     buffer: int = 10_000
-
-
-@dataclass(frozen=True)
-class _Stored:
-    seq: int
-    event: str
-    account_id: str
-    text: str
-
-
-class Bus:
-    """The event log and the resume buffer: ids are `evt_<run>_<seq>`.
-
-    `run` is random per emulator start, so an id from an earlier run is refused (gap
-    "unknown") instead of resuming at the same sequence number of a different stream.
-    """
-
-    def __init__(self, size: int, known_accounts: set[str], run: str | None = None) -> None:
-        self.log: deque[_Stored] = deque(maxlen=size)
-        self.last = 0
-        self.accounts = known_accounts
-        self.changed = asyncio.Event()
-        self.run = run or secrets.token_hex(4)
-
-    def id_of(self, seq: int) -> str:
-        """The wire id of sequence number `seq` (0: before the first event)."""
-        return f"evt_{self.run}_{seq:012d}"
-
-    def seq_of(self, event_id: str) -> int | None:
-        """The sequence number behind an id, None when it is not one of this run's."""
-        digits = event_id.removeprefix(f"evt_{self.run}_")
-        return int(digits) if digits != event_id and digits.isdigit() else None
-
-    @property
-    def first(self) -> int:
-        """The oldest sequence number still held (last + 1 when empty)."""
-        return self.log[0].seq if self.log else self.last + 1
-
-    def publish(self, event: str, account_id: str, data: dict[str, Any], ts: str) -> str:
-        """Append an event, wake every connection, return its id."""
-        self.last += 1
-        event_id = self.id_of(self.last)
-        text = frames.encode(frames.Event(event_id, event, account_id, ts, data))
-        self.log.append(_Stored(self.last, event, account_id, text))
-        self.accounts.add(account_id)
-        woken, self.changed = self.changed, asyncio.Event()
-        woken.set()
-        return event_id
-
-    def at(self, seq: int) -> _Stored:
-        """The held event with sequence number `seq` (first <= seq <= last)."""
-        return self.log[seq - self.first]
 
 
 def now_iso() -> str:
