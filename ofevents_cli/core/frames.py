@@ -256,11 +256,15 @@ _SERVER_OPS: dict[str, Callable[[Mapping[str, Any]], ServerFrame]] = {
 }
 
 
+# built once: json.loads with a keyword builds a new decoder for every frame
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
 def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], Any]]) -> Any:
     if isinstance(text, bytes):
         return Malformed("binary frame (the protocol uses text frames only)")
     try:
-        obj = json.loads(text, parse_constant=_reject_constant)
+        obj = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
     except ValueError as exc:
