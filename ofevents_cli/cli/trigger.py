@@ -93,7 +93,7 @@ def trigger(
             for outcome in asyncio.run(injection.send()):
                 renderer.show(outcome)
         return
-    plan = Plan.make(event, provider, to, secret, set_ or [], data, scheme, envelope)
+    plan = Plan.make(found, to, secret, set_ or [], data, scheme, envelope)
     deliveries = plan.build(count)
     if dry_run:
         for delivery in deliveries:

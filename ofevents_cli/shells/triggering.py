@@ -12,7 +12,7 @@ from typing import Any
 
 from ofevents_cli import __version__
 from ofevents_cli.core.capture import Capture, CaptureResponse, format_timestamp
-from ofevents_cli.core.catalogue import EventType, find
+from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
@@ -70,8 +70,7 @@ class Plan:
     @classmethod
     def make(
         cls,
-        name: str,
-        provider: str | None,
+        event: EventType,
         to: str | None,
         secret: str | None,
         assignments: Sequence[str],
@@ -80,7 +79,6 @@ class Plan:
         envelope: str | None,
     ) -> Plan:
         """Resolve and check every input up front, so a bad flag fails before anything is sent."""
-        event = find(name, provider)
         url = target_url(to)
         chosen = scheme_for(event.provider, scheme)
         key = resolve(secret, SECRET_ENV.get(event.provider, ""), f"secrets.{event.provider}")
