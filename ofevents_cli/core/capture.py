@@ -58,6 +58,7 @@ class Capture:
     remote: str | None = None
     response: CaptureResponse | None = None
     verification: CaptureVerification | None = None
+    truncated: bool = False  # the body was not received whole (over the limit, caller hung up)
     line: int = field(default=0, compare=False)
     epoch: float | None = field(default=None, compare=False, repr=False)
 
@@ -85,6 +86,8 @@ class Capture:
         if self.verification is not None:
             v = self.verification
             record["verification"] = {"scheme": v.scheme, "valid": v.valid, "reason": v.reason}
+        if self.truncated:
+            record["truncated"] = True
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @property
@@ -193,6 +196,7 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         remote if type(remote) is str else None,
         response,
         verification,
+        record.get("truncated") is True,
         line,
         epoch,
     )

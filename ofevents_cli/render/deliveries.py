@@ -46,8 +46,10 @@ def verdict_text(delivered: Delivered) -> tuple[str, str]:
     return f"INVALID {delivered.reason or ''}".strip(), "bold red"
 
 
-def status_style(status: int) -> str:
-    """Green 2xx, yellow 3xx/4xx, red 5xx."""
+def status_style(status: int | None) -> str:
+    """Green 2xx, yellow 3xx/4xx, red 5xx and no answer at all."""
+    if status is None:
+        return "red"
     if 200 <= status < 300:
         return "green"
     return "red" if status >= 500 else "yellow"
@@ -129,7 +131,7 @@ class DeliveryView:
         row.append(f"{delivered.provider or '-':<11}  ")
         row.append(f"{event:<32}  ")
         row.append(f"{shorten(verdict, 28):<28}  ", style=verdict_style)
-        row.append(f"{delivered.status:>6}", style=status_style(delivered.status))
+        row.append(f"{delivered.status or '-':>6}", style=status_style(delivered.status))
         row.append(f"  {delivered.ms:>8.1f}")
         if delivered.error:
             row.append(f"  {escape_control(shorten(delivered.error, 60))}", style="dim")

@@ -11,7 +11,7 @@ from typing import Any
 from ofevents_cli.errors import ExitCode
 from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control, shorten
-from ofevents_cli.shells.verification import Checked, Unreadable
+from ofevents_cli.shells.verification import Checked, Incomplete, Unreadable
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -35,6 +35,7 @@ class Tally:
     valid: int = 0
     invalid: int = 0
     unreadable: int = 0
+    incomplete: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
 
     def exit_code(self) -> int:
@@ -55,8 +56,13 @@ class VerdictRenderer:
         self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
         self.tally = Tally()
 
-    def show(self, item: Checked | Unreadable) -> None:
+    def show(self, item: Checked | Unreadable | Incomplete) -> None:
         """Render one result."""
+        if isinstance(item, Incomplete):
+            self.tally.incomplete += 1
+            say(f"ofevents: warning: {item.source} line {item.line}: delivery "
+                f"{escape_control(item.id)} was not received whole (truncated): not verified")
+            return
         if isinstance(item, Unreadable):
             self.tally.unreadable += 1
             where = f"{item.source} line {item.line}" if item.line else item.source
@@ -156,8 +162,10 @@ class VerdictRenderer:
             parts[-1] += " (" + ", ".join(f"{n} {r}" for r, n in sorted(t.reasons.items())) + ")"
         if t.unreadable:
             parts.append(f"{t.unreadable} unreadable, skipped")
+        if t.incomplete:
+            parts.append(f"{t.incomplete} truncated, not verified")
         say(f"{t.valid + t.invalid} deliveries: " + ", ".join(parts))
-        if not t.valid + t.invalid + t.unreadable:
+        if not t.valid + t.invalid + t.unreadable + t.incomplete:
             say("ofevents: warning: the input holds no deliveries")
 
 

@@ -34,12 +34,9 @@ class CaptureFile:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
                              "choose another path (--capture / --save)") from None
 
-    def append(self, capture: Capture, *, truncated: bool = False) -> None:
-        """Write one record at once (OSError when it cannot: disk full, …). `truncated` marks
-        a record whose body was not kept (over --max-body): readers ignore the field."""
+    def append(self, capture: Capture) -> None:
+        """Write one record at once (OSError when it cannot: disk full, …)."""
         line = capture.to_json()
-        if truncated:
-            line = line[:-1] + ',"truncated":true}'
         data = memoryview((line + "\n").encode("utf-8"))
         while data:
             written = self._handle.write(data)

@@ -13,7 +13,7 @@ import functools
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar, Union
 
@@ -25,6 +25,7 @@ from ofevents_cli.core.capture import (
     CaptureVerification,
     format_timestamp,
 )
+from ofevents_cli.core.request_target import target_problem
 from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, verify
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import CaptureFile
@@ -108,7 +109,7 @@ class Delivered:
     provider: str | None
     valid: bool | None
     reason: str | None
-    status: int
+    status: int | None  # None: the caller hung up, nothing was answered
     ms: float
     error: str | None = None
     capture_error: str | None = None
@@ -227,20 +228,26 @@ class Relay:
         if scope["query_string"]:
             raw_path += "?" + scope["query_string"].decode("latin-1")
         method = scope["method"]
+        capture = Capture(id=clock.new_id("dlv"), received_at=format_timestamp(received),
+                          method=method, path=raw_path, headers=headers, body=b"",
+                          remote=_remote(scope))
         body = await _read_body(receive, raw_headers, self.settings.max_body)
+        if isinstance(body, _Cut):
+            self._unanswered(capture, received, body)
+            return
         if body is None:
-            capture = Capture(
-                id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
-                path=raw_path, headers=headers, body=b"", remote=_remote(scope),
-                response=CaptureResponse(413, 0.0))
-            lost = self._keep(capture, truncated=True)
+            capture = replace(capture, response=CaptureResponse(413, 0.0), truncated=True)
+            lost = self._keep(capture)
             await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
             self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, None, None,
                                             None, None, 413, 0.0, "body too large", lost))
             return
         provider, valid, reason, scheme = self._verdict(body, headers, received)
         answer_headers: RawHeaders = []
-        if self.settings.reject_invalid and valid is False:
+        refused = target_problem(raw_path)
+        if refused is not None:  # never a URL to follow: the caller must not pick the host
+            status, answer, ms, error = 400, f"{refused} (ofevents relay)\n".encode(), 0.0, refused
+        elif self.settings.reject_invalid and valid is False:
             status, answer, ms, error = (
                 401, b"invalid signature (ofevents forward --reject-invalid)\n", 0.0, None)
         else:
@@ -248,19 +255,27 @@ class Relay:
                 method, raw_path, raw_headers, body)
         verification = (CaptureVerification(scheme, valid, reason) if valid is not None
                         else None)
-        capture = Capture(
-            id=clock.new_id("dlv"), received_at=format_timestamp(received), method=method,
-            path=raw_path, headers=headers, body=body, remote=_remote(scope),
-            response=CaptureResponse(status, round(ms, 2)), verification=verification)
+        capture = replace(capture, body=body, response=CaptureResponse(status, round(ms, 2)),
+                          verification=verification)
         lost = self._keep(capture)
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
                                         provider, valid, reason, status, ms, error, lost))
 
-    def _keep(self, capture: Capture, *, truncated: bool = False) -> str | None:
+    def _unanswered(self, capture: Capture, received: float, cut: _Cut) -> None:
+        """The caller hung up before its body was complete: nothing is relayed or answered;
+        what arrived is captured as truncated, so no reader takes it for a delivery."""
+        capture = replace(capture, body=cut.body, truncated=True)
+        lost = self._keep(capture)
+        declared = f" of {cut.declared}" if cut.declared is not None else ""
+        error = f"the caller hung up after {len(cut.body)}{declared} body bytes: not relayed"
+        self.queue.put_nowait(Delivered(capture.id, received, capture.method, capture.path,
+                                        None, None, None, None, None, 0.0, error, lost))
+
+    def _keep(self, capture: Capture) -> str | None:
         """Append `capture`; why that failed (the delivery is still answered), or None."""
         try:
-            self.capture.append(capture, truncated=truncated)
+            self.capture.append(capture)
         except OSError as exc:
             return f"{self.capture.path}: {exc.strerror or exc}"
         return None
@@ -352,26 +367,41 @@ def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]
             and k.decode("latin-1").lower() not in named]
 
 
-async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int
-                     ) -> bytes | None:
-    """The whole request body, or None once it passes `limit` (declared or streamed)."""
+@dataclass(frozen=True)
+class _Cut:
+    """A body the caller stopped sending: the bytes that came, and the length it declared."""
+
+    body: bytes
+    declared: int | None
+
+
+def _declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     for name, value in headers:
-        if name.lower() == b"content-length" and value.isdigit() and int(value) > limit:
-            return None
+        if name.lower() == b"content-length" and value.isdigit():
+            return int(value)
+    return None
+
+
+async def _read_body(receive: Receive, headers: list[tuple[bytes, bytes]], limit: int
+                     ) -> bytes | _Cut | None:
+    """The whole request body; None once it passes `limit` (declared or streamed); `_Cut`
+    when the caller disconnected before the end of the body."""
+    declared = _declared_length(headers)
+    if declared is not None and declared > limit:
+        return None
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":
-            break
+        if message["type"] != "http.request":  # http.disconnect: the caller went away
+            return _Cut(b"".join(chunks), declared)
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             return None
         chunks.append(chunk)
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _answer(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes

@@ -14,6 +14,7 @@ from typing import Union
 import httpx
 
 from ofevents_cli.core.capture import Capture, CaptureProblem
+from ofevents_cli.core.request_target import target_problem
 from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
@@ -133,6 +134,10 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
             if isinstance(record, CaptureProblem):
                 yield Skipped(record.line, record.message)
                 continue
+            if record.truncated:
+                yield Skipped(record.line, "its body was not received whole (truncated): "
+                              "there is nothing faithful to re-send")
+                continue
             event = event_of(record.body)
             if settings.filters and event not in settings.filters:
                 continue
@@ -140,9 +145,9 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
             if isinstance(headers, str):
                 yield Skipped(record.line, headers, failed=True)
                 continue
-            if not record.path.startswith("/"):
-                yield Skipped(record.line, f"path {record.path!r} does not start with /",
-                              failed=True)
+            refused = target_problem(record.path)
+            if refused is not None:  # a capture file must not choose the host either
+                yield Skipped(record.line, f"path {record.path!r}: {refused}", failed=True)
                 continue
             url = join_url(settings.target, "", record.path)
             try:

@@ -48,6 +48,15 @@ class Unreadable:
 
 
 @dataclass(frozen=True)
+class Incomplete:
+    """A captured delivery whose body did not arrive whole: its signature cannot be judged."""
+
+    source: str
+    line: int
+    id: str
+
+
+@dataclass(frozen=True)
 class Keyring:
     """The secrets to try: every `--secret` for all deliveries, else per provider."""
 
@@ -121,7 +130,7 @@ def moment(text: str | None) -> float | None:
 
 def check_body(
     body_file: str, header_lines: Sequence[str], keys: Keyring, settings: Settings
-) -> Iterator[Checked | Unreadable]:
+) -> Iterator[Checked | Unreadable | Incomplete]:
     """One delivery given as a raw body file (- for stdin) and `Name: value` headers."""
     headers = []
     for text in header_lines:
@@ -140,13 +149,16 @@ def check_body(
 
 def check_captures(
     sources: Sequence[str], keys: Keyring, settings: Settings
-) -> Iterator[Checked | Unreadable]:
+) -> Iterator[Checked | Unreadable | Incomplete]:
     """Every delivery of every capture file, in order; `-` reads standard input."""
     for source in sources:
         try:
             for item in read_capture_file(source):
                 if isinstance(item, CaptureProblem):
                     yield Unreadable(source, item.line, item.message)
+                    continue
+                if item.truncated:
+                    yield Incomplete(source, item.line, item.id)
                     continue
                 yield _check_capture(item, source, keys, settings)
         except OSError as exc:

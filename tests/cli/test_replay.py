@@ -220,4 +220,32 @@ def test_a_request_that_cannot_be_built_is_skipped(tmp_path: Path) -> None:
     assert [r.body for r in target.requests] == [b"ok"]
     skipped = [line for line in result.stderr.splitlines() if ": skipped: " in line]
     assert [line.split(":")[0] for line in skipped] == ["line 1", "line 2", "line 3"]
-    assert "does not start with /" in skipped[1] and "Traceback" not in result.stderr
+    assert "not a path" in skipped[1] and "Traceback" not in result.stderr
+
+
+def test_a_hostile_capture_path_cannot_choose_the_host(tmp_path: Path) -> None:
+    """A captured path `@127.0.0.1:OTHER/x` (or absolute, or with `..`) is skipped, exit 1:
+    replay only ever sends to the --to origin."""
+    with running_target() as other, running_target() as target:
+        lines = [capture_line(1, b"1", path=f"@127.0.0.1:{other.port}/x"),
+                 capture_line(2, b"2", path=f"http://127.0.0.1:{other.port}/x"),
+                 capture_line(3, b"3", path="/a/../../x"), capture_line(4, b"ok")]
+        result = runner.invoke(app, ["replay", str(write(tmp_path, *lines)), "--to",
+                                     str(target.port)])
+    assert result.exit_code == 1, result.stderr
+    assert other.requests == [] and [r.body for r in target.requests] == [b"ok"]
+    assert result.stderr.count(": skipped: ") == 3
+
+
+def test_truncated_captures_are_skipped_not_resent(tmp_path: Path) -> None:
+    """A delivery captured with `truncated` (over the limit, caller hung up) is not re-sent:
+    its body is not what was meant; the rest is, exit 0."""
+    cut = json.loads(capture_line(1, b"a" * 40))
+    cut["truncated"] = True
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(write(tmp_path, json.dumps(cut),
+                                                         capture_line(2, b"ok"))),
+                                     "--to", target.url])
+    assert result.exit_code == 0, result.stderr
+    assert [r.body for r in target.requests] == [b"ok"]
+    assert "line 1: skipped: its body was not received whole" in result.stderr

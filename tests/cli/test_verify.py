@@ -207,3 +207,18 @@ def test_empty_capture_warns(tmp_path: Path) -> None:
     file = write(tmp_path / "c.jsonl")
     result = runner.invoke(app, ["verify", file, "-s", HEX_SECRET])
     assert "holds no deliveries" in result.stderr
+
+
+def test_truncated_deliveries_are_named_not_judged(tmp_path: Path) -> None:
+    """A capture marked truncated (its body did not arrive whole) is reported on stderr and not
+    counted as invalid; the others are verified as usual."""
+    from dataclasses import replace
+
+    cut = replace(capture("cut", "svix", SECRET), body=b"{", truncated=True)
+    file = write(tmp_path / "c.jsonl", cut.to_json(), capture("ok", "svix", SECRET).to_json())
+    result = runner.invoke(app, ["verify", file, "--secret", SECRET, "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(line)["id"] for line in result.stdout.splitlines()] == ["ok"]
+    assert "line 1: delivery cut was not received whole (truncated): not verified" \
+        in result.stderr
+    assert "1 truncated, not verified" in result.stderr

@@ -1,0 +1,29 @@
+"""Which HTTP request targets the relay may forward: origin-form paths only.
+
+Anyone on the internet can send the public URL anything. A target that is not a plain path
+(`@host:port/x`, `http://evil/x`, `host:443` from CONNECT, `*`) would let the caller choose the
+host the relay talks to, and a dot segment (`/../admin`) would step out of the `--to` path once
+the HTTP client normalises it. Those are refused (400), captured and reported.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["target_problem"]
+
+# RFC 9112 3.2.1 origin-form: an absolute path (visible ASCII), then an optional ?query
+_VISIBLE = re.compile(r"[!-~]*")
+_DOT_SEGMENT = re.compile(r"(^|/)\.\.?(/|$)")
+
+
+def target_problem(target: str) -> str | None:
+    """Why `target` (the request line's target, query included) may not be relayed, or None."""
+    if not target.startswith("/"):
+        return "the request target is not a path (the relay accepts origin-form only: /path?query)"
+    if not _VISIBLE.fullmatch(target):
+        return "the request target holds spaces, control or non-ASCII characters"
+    path = target.partition("?")[0]
+    if _DOT_SEGMENT.search(path):
+        return "the request path holds a dot segment (/./ or /../)"
+    return None
