@@ -20,6 +20,7 @@ __all__ = [
     "CLOSE_RATE_LIMITED",
     "FATAL_CLOSES",
     "HELLO_TIMEOUT",
+    "MAX_CLOSE_REASON",
     "MAX_FRAME",
     "PATH",
     "ClientFrame",
@@ -34,6 +35,7 @@ __all__ = [
     "ServerFrame",
     "Unknown",
     "Update",
+    "close_reason",
     "decode_client",
     "decode_server",
     "encode",
@@ -340,3 +342,13 @@ def matches(event: str, account_id: str, subscribe: Sequence[str],
     """Whether a subscription (empty = every type; None = every account) wants this event."""
     return (not subscribe or event in subscribe) and (accounts is None or account_id in accounts)
 
+
+
+MAX_CLOSE_REASON = 123  # bytes of UTF-8 a close frame's reason may hold (RFC 6455 5.5.1)
+
+
+def close_reason(text: str) -> str:
+    """`text` cut to fit a close frame, by UTF-8 bytes and at a character boundary: a reason
+    one byte too long makes the close itself fail (the peer then sees 1006, not the code)."""
+    raw = text.encode("utf-8", errors="replace")[:MAX_CLOSE_REASON]
+    return raw.decode("utf-8", errors="ignore")

@@ -211,7 +211,8 @@ class Emulator:
         """An error frame, then the close code; one log line."""
         self.log(f"refused a client ({code}): {message}")
         await send(_text(frames.ErrorFrame(error, message)))
-        await send({"type": "websocket.close", "code": code, "reason": message[:120]})
+        await send({"type": "websocket.close", "code": code,
+                    "reason": frames.close_reason(message)})
 
     # -- HTTP -----------------------------------------------------------------------------
 

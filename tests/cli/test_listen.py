@@ -264,3 +264,24 @@ def test_a_wrong_url_path_is_fatal_with_a_hint_about_url() -> None:
     assert result.exit_code == 3
     assert "HTTP 403" in result.stderr and "--url" in result.stderr
     assert "reconnecting" not in result.stderr
+
+
+def test_a_non_ascii_foreign_account_is_refused_4003_and_exits_4() -> None:
+    """The 4003 close reason names the account; cut by characters it overflowed the close
+    frame, the client saw 1006 and retried forever. Now: exit 4 at once, naming --account."""
+    account = "é" * 70  # 140 bytes of UTF-8 in 70 characters
+    with emulator_thread() as (served, _):
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "-a", account, "--max-retries", "1"])
+    assert result.exit_code == 4, result.stderr
+    assert "close code 4003" in result.stderr and "--account" in result.stderr
+
+
+def test_close_reasons_fit_a_close_frame_at_a_character_boundary() -> None:
+    """123 bytes at most, never half a character; short reasons are kept whole."""
+    from ofevents_cli.core.frames import MAX_CLOSE_REASON, close_reason
+
+    assert close_reason("drop-every") == "drop-every"
+    cut = close_reason("account " + "é" * 100 + " is not one of yours")
+    assert len(cut.encode()) <= MAX_CLOSE_REASON and cut.startswith("account éé")
+    assert close_reason("\ud800 lone") == "? lone"
