@@ -103,10 +103,20 @@ def set_(
     from ofevents_cli.shells.config import load_config, save_config
 
     if value == "-":
-        value = sys.stdin.readline().rstrip("\r\n")
+        try:
+            value = sys.stdin.buffer.readline().decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise InputError("the value on stdin is not UTF-8 text",
+                             "config values are text: pass the secret as the dashboard shows "
+                             "it") from None
         if not value:
             raise InputError("no value on stdin",
                              f"example: echo VALUE | ofevents config set {key} -")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # argv bytes that were not UTF-8 arrive as lone surrogates
+        raise InputError("the value is not UTF-8 text",
+                         f"check the value, or pipe it: ofevents config set {key} -") from None
     written = save_config(set_key(load_config(), key, value))
     if key not in KNOWN_KEYS:
         say(f"note: ofevents does not read {key}; known keys: {', '.join(KNOWN_KEYS)}")

@@ -24,6 +24,11 @@ SECRET_ENV = {
 }
 
 
+# what a TOML value is, in the words of the file (for errors about a value of the wrong kind)
+_KINDS: dict[type, str] = {bool: "a boolean", int: "a number", float: "a number",
+                           list: "a list", dict: "a table"}
+
+
 def config_dir() -> Path:
     """`$OFEVENTS_CONFIG_DIR`, else the platform's user config dir for ofevents."""
     override = os.environ.get(CONFIG_DIR_ENV)
@@ -50,6 +55,13 @@ def load_config() -> dict[str, Any]:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read config file {path}: {exc}",
                          "fix or delete it; its path is `ofevents config path`") from exc
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read config file {path}: it is not UTF-8 text",
+                         "TOML files are UTF-8: fix or delete it (`ofevents config path`)"
+                         ) from None
+    except RecursionError:
+        raise InputError(f"cannot read config file {path}: it is nested too deeply",
+                         "fix or delete it; its path is `ofevents config path`") from None
 
 
 def config_value(key: str) -> Any:
@@ -69,7 +81,14 @@ def resolve(flag: str | None, env: str, key: str, default: str | None = None) ->
     if os.environ.get(env):
         return os.environ[env]
     value = config_value(key)
-    return str(value) if value is not None else default
+    if value is None:
+        return default
+    if not isinstance(value, str):  # `ofapi = 5` or a table must not become a secret "5"
+        kind = _KINDS.get(type(value), "a date or time")
+        raise InputError(f"config key {key} must be a string, not {kind}",
+                         f"quote the value in {config_file()}, or set it with "
+                         f"`ofevents config set {key} VALUE`")
+    return value
 
 
 def secrets_for(flags: list[str] | None, provider: str | None) -> list[str]:
@@ -88,9 +107,8 @@ def secrets_for(flags: list[str] | None, provider: str | None) -> list[str]:
 
 def save_config(table: dict[str, Any]) -> Path:
     """Write the config file atomically, readable by its owner only (it holds secrets)."""
-    import tempfile
-
     from ofevents_cli.core.toml_writer import dumps
+    from ofevents_cli.shells.private_file import write_private
 
     path = config_file()
     try:
@@ -100,16 +118,7 @@ def save_config(table: dict[str, Any]) -> Path:
                          "it holds TOML ofevents does not write (arrays of tables); edit it "
                          "by hand") from exc
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".config-", suffix=".toml", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.chmod(temp, 0o600)
-            os.replace(temp, path)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        write_private(path, text)
     except OSError as exc:
         raise InputError(f"cannot write config file {path}: {exc}",
                          f"check the permissions of {path.parent} (or set {CONFIG_DIR_ENV})"

@@ -181,3 +181,39 @@ def test_config_without_a_subcommand_shows_help() -> None:
     result = runner.invoke(app, ["config"])
     assert result.exit_code == 2
     assert "path" in result.stderr and "unset" in result.stderr
+
+
+@pytest.mark.parametrize(("content", "needle"), [
+    (b'a = "\xff"\n', "not UTF-8"),
+    (b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n", "nested too deeply"),
+    (b"a = " + b"{x=" * 50_000 + b"}" * 50_000 + b"\n", "nested too deeply"),
+])
+@pytest.mark.parametrize("command", [["config", "list"], ["trigger", "tip.received", "--dry-run"],
+                                     ["verify", "-"], ["listen", "--demo", "--max-events", "1"]])
+def test_an_unreadable_config_file_is_exit_2_for_every_command(
+        isolated_env: Path, content: bytes, needle: str, command: list[str]) -> None:
+    """A config file that is not UTF-8 or absurdly nested: `error:` naming it, exit 2, no
+    traceback, from any command that reads settings."""
+    (isolated_env / "config.toml").write_bytes(content)
+    result = runner.invoke(app, command, input="")
+    assert result.exit_code == 2, result.stderr
+    assert needle in result.stderr and str(isolated_env / "config.toml") in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_set_dash_with_stdin_that_is_not_utf8_exits_2(isolated_env: Path) -> None:
+    """Bytes that are not UTF-8 on stdin: refused with exit 2; nothing is written."""
+    result = runner.invoke(app, ["config", "set", "secrets.ofapi", "-"], input=b"\xff\xfe\n")
+    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+    assert not (isolated_env / "config.toml").exists()
+
+
+@pytest.mark.parametrize("value", ["5", "true", "[1, 2]", "{ x = 1 }", "1979-05-27"])
+def test_a_secret_that_is_not_a_string_is_refused_not_used(isolated_env: Path,
+                                                          value: str) -> None:
+    """`ofapi = 5` (or a table, a list, a date) is not a secret "5": exit 2 naming the key."""
+    (isolated_env / "config.toml").write_text(f"[secrets]\nofapi = {value}\n")
+    result = runner.invoke(app, ["trigger", "tip.received", "--dry-run"])
+    assert result.exit_code == 2, result.stdout
+    assert "config key secrets.ofapi must be a string" in result.stderr
+    assert "X-OFAPI-Signature" not in result.stdout
