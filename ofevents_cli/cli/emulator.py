@@ -7,13 +7,14 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import finite
 
 
 @guarded
 def emulator(
     host: Annotated[str, typer.Option("--host", metavar="HOST", help="Interface to bind (keep 127.0.0.1 unless you mean it).")] = "127.0.0.1",  # noqa: E501
     port: Annotated[int, typer.Option("--port", metavar="PORT", min=0, max=65535, help="Port (0 = any free one).")] = 8765,  # noqa: E501
-    rate: Annotated[float, typer.Option("--rate", metavar="R", min=0, help="Generated events per second (0 = none; inject with POST /v1/emit).")] = 2.0,  # noqa: E501
+    rate: Annotated[float, typer.Option("--rate", metavar="R", min=0, callback=finite, help="Generated events per second (0 = none; inject with POST /v1/emit).")] = 2.0,  # noqa: E501
     accounts: Annotated[int, typer.Option("--accounts", metavar="N", min=1, max=1000, help="Number of creator accounts.")] = 3,  # noqa: E501
     seed: Annotated[int | None, typer.Option("--seed", metavar="S", help="Make the generated traffic reproducible.")] = None,  # noqa: E501
     api_key: Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="Accepted API key [env BFL_API_KEY; default demo-api-key].")] = None,  # noqa: E501

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import finite
 
 
 @guarded
@@ -36,7 +37,7 @@ def forward(
     max_body: Annotated[int, typer.Option(help="Largest request body in bytes (413 beyond).",
                                           min=1)] = 1024 * 1024,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the target (504 after).",
-                                           min=0.01)] = 10.0,
+                                           min=0.01, callback=finite)] = 10.0,
     authtoken: Annotated[
         str | None,
         typer.Option(help="ngrok authtoken (default: NGROK_AUTHTOKEN, the config file, or "
@@ -55,7 +56,7 @@ def forward(
     ngrok_config: Annotated[str | None, typer.Option(help="ngrok config file to use.",
                                                      show_default=False)] = None,
     tunnel_timeout: Annotated[
-        float, typer.Option(envvar="OFEVENTS_TUNNEL_TIMEOUT", min=0.1,
+        float, typer.Option(callback=finite, envvar="OFEVENTS_TUNNEL_TIMEOUT", min=0.1,
                             help="Seconds the ngrok agent gets to come up.")
     ] = 20.0,
     json_lines: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,

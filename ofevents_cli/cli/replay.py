@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import finite
 
 
 @guarded
@@ -28,7 +29,7 @@ def replay(
         list[str] | None,
         typer.Option("--filter", help="Only this event type (repeatable).", show_default=False),
     ] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each answer.",
+    timeout: Annotated[float, typer.Option(callback=finite, help="Seconds to wait for each answer.",
                                            min=0.01)] = 10.0,
     json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per delivery.")
                           ] = False,

@@ -160,28 +160,27 @@ def translate(exc: BaseException) -> Exception:
 
 
 class NgrokTunnel:
-    """A tunnel opened through pyngrok; `close` disconnects it, kills the agent and removes
-    the authtoken file."""
+    """A tunnel opened through pyngrok; `close` takes the endpoint down and kills the agent."""
 
-    def __init__(self, config: PyngrokConfig, public_url: str | None,
-                 token_file: str | None) -> None:
+    def __init__(self, config: PyngrokConfig, public_url: str | None, endpoint: str | None
+                 ) -> None:
         self.config = config
         self.public_url = public_url
-        self.token_file = token_file
+        self.endpoint = endpoint  # the agent API URL of the endpoint (DELETE closes it)
 
     async def close(self) -> None:
-        """Disconnect and kill the agent, in a thread, each step bounded."""
+        """DELETE the endpoint on the agent's API, then kill the agent; each step bounded.
+
+        Not `ngrok.disconnect`: it re-creates a default config file at the config path."""
         from pyngrok import ngrok
 
-        url = self.public_url
         try:
-            if url:  # closing must not fail the shutdown
+            if self.endpoint:  # closing must not fail the shutdown
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        asyncio.to_thread(ngrok.disconnect, url, pyngrok_config=self.config), 5)
+                    await asyncio.wait_for(asyncio.to_thread(
+                        ngrok.api_request, self.endpoint, method="DELETE", timeout=5), 6)
         finally:
             _kill(self.config)
-            _remove(self.token_file)
 
 
 def _remove(path: str | None) -> None:
@@ -190,10 +189,12 @@ def _remove(path: str | None) -> None:
             os.unlink(path)
 
 
-def _kill(config: PyngrokConfig) -> None:
+def _kill(config: PyngrokConfig | None) -> None:
     """SIGKILL the agent without pyngrok's lock (its startup holds that lock while it hangs)."""
     from pyngrok import process
 
+    if config is None:
+        return
     running = process._current_processes.get(config.ngrok_path)
     if running is not None and running.proc.poll() is None:
         running.proc.kill()
@@ -228,20 +229,18 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
     from pyngrok import ngrok
     from pyngrok.exception import PyngrokError
 
-    chosen = _chosen_agent(settings)
-    if chosen is not None and not os.path.exists(chosen):
-        raise InputError(f"no ngrok agent at {chosen}",
-                         "pass the path of an installed ngrok (`command -v ngrok`), or leave "
-                         "--ngrok-path and PYNGROK_NGROK_PATH out to let ofevents download it")
+    _check_agent(_chosen_agent(settings))
     _quiet_pyngrok()
-    token_file = (_token_file(settings.authtoken)
-                  if settings.authtoken and not settings.ngrok_config else None)
-    config = _config(settings, token_file)
     options: dict[str, Any] = {}
     if settings.domain:
         domain = settings.domain
         options["url"] = domain if "://" in domain else f"https://{domain}"
-    try:
+    token_file: str | None = None
+    config: PyngrokConfig | None = None
+    try:  # from here on, every way out removes the token file
+        token_file = (_token_file(settings.authtoken)
+                      if settings.authtoken and not settings.ngrok_config else None)
+        config = _config(settings, token_file)
         if not os.path.exists(config.ngrok_path):
             await _bounded(lambda: ngrok.install_ngrok(config), None, config)
         opened = await _bounded(
@@ -250,10 +249,26 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
             settings.timeout, config)
     except PyngrokError as exc:
         _kill(config)
-        _remove(token_file)
         raise translate(exc) from exc
     except BaseException:
         _kill(config)
-        _remove(token_file)
         raise
-    return NgrokTunnel(config, opened.public_url, token_file)
+    finally:  # the agent has read its config once it is up: the token need not stay on disk
+        _remove(token_file)
+    endpoint = f"{opened.api_url}{opened.uri}" if opened.api_url and opened.uri else None
+    return NgrokTunnel(config, opened.public_url, endpoint)
+
+
+def _check_agent(chosen: str | None) -> None:
+    """The agent the user named must be an executable file: it is never downloaded."""
+    if chosen is None:
+        return
+    hint = ("pass the path of an installed ngrok agent, or leave --ngrok-path and "
+            "PYNGROK_NGROK_PATH out to let ofevents download it")
+    if not os.path.exists(chosen):
+        raise InputError(f"no ngrok agent at {chosen}", hint)
+    if os.path.isdir(chosen):
+        raise InputError(f"the ngrok agent path {chosen} is a directory", hint)
+    if not os.access(chosen, os.X_OK):
+        raise InputError(f"the ngrok agent at {chosen} is not executable",
+                         f"chmod +x {chosen}, or {hint}")

@@ -148,3 +148,74 @@ def test_a_missing_ngrok_path_exits_2_without_downloading(tmp_path: Path) -> Non
     assert result.exit_code == 2, result.stderr
     assert f"no ngrok agent at {missing}" in result.stderr and "hint: " in result.stderr
     assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "not executable"])
+def test_an_ngrok_path_that_cannot_run_exits_2_naming_it(tmp_path: Path, kind: str) -> None:
+    """--ngrok-path that is a directory or not executable: exit 2 with a hint, no traceback."""
+    agent = tmp_path / "ngrok"
+    if kind == "directory":
+        agent.mkdir()
+    else:
+        agent.write_text("#!/bin/sh\n")
+        agent.chmod(0o644)
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 "--ngrok-path", str(agent), "--capture",
+                                 str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 2, result.stderr
+    assert f"{agent}" in result.stderr and kind.split()[-1] in result.stderr
+    assert "hint: " in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["1e309", "nan", "inf"])
+def test_a_tunnel_timeout_that_is_not_a_number_is_refused(tmp_path: Path, value: str) -> None:
+    """OFEVENTS_TUNNEL_TIMEOUT=1e309 (inf) or nan: exit 2 naming the setting, no token file."""
+    env = {**os.environ, "OFEVENTS_TUNNEL_TIMEOUT": value, "TMPDIR": str(tmp_path)}
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--authtoken", "tok-SECRET", "--ngrok-path", str(fake_agent(tmp_path)),
+               "--capture", str(tmp_path / "c.jsonl")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2, result.stderr
+    assert "OFEVENTS_TUNNEL_TIMEOUT" in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.glob("ofevents-ngrok-*")) == []
+
+
+def _token_files(tmp: Path) -> list[Path]:
+    return list(tmp.glob("ofevents-ngrok-*"))
+
+
+@pytest.mark.parametrize(("mode", "when", "sig"), [
+    ("", "ready", signal.SIGINT), ("", "ready", signal.SIGTERM), ("", "ready", signal.SIGKILL),
+    ("silent", "starting", signal.SIGINT), ("silent", "starting", signal.SIGTERM),
+    ("silent", "deadline", None), ("crash", "exit", None),
+])
+def test_the_authtoken_file_is_gone_whatever_stops_forward(
+        tmp_path: Path, mode: str, when: str, sig: signal.Signals | None) -> None:
+    """Killed once the tunnel is up (SIGINT, SIGTERM, even SIGKILL), interrupted while the agent
+    starts, timed out or failed: no temp file holding the ngrok authtoken is left behind."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    pidfile = tmp_path / "agent.pid"
+    env = {**os.environ, "TMPDIR": str(temp), "FAKE_NGROK_MODE": mode,
+           "FAKE_NGROK_PIDFILE": str(pidfile), "OFEVENTS_TUNNEL_TIMEOUT": "2"}
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--authtoken", "tok-SECRET-123", "--ngrok-path", str(fake_agent(tmp_path)),
+               "--capture", str(tmp_path / "c.jsonl"), "--json"]
+    with subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        if when == "ready":
+            assert json.loads(proc.stdout.readline())["type"] == "ready"
+            assert _token_files(temp) == []  # the agent is up: the token left the disk
+        elif when == "starting":
+            deadline = time.monotonic() + 15
+            while not pidfile.exists() or not pidfile.read_text():
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        if sig is not None:
+            proc.send_signal(sig)
+        proc.wait(timeout=30)
+        if sig == signal.SIGKILL:  # its orphaned agent holds the pipes open: tidy up
+            os.kill(int(pidfile.read_text()), signal.SIGKILL)
+        proc.communicate(timeout=30)
+    assert _token_files(temp) == []
