@@ -33,8 +33,10 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except OfeventsError as exc:
-            if DEBUG.get():
-                raise
+            if DEBUG.get():  # the traceback too, and still the documented exit code
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
             fail(exc.message, exc.hint)
             raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:

@@ -55,4 +55,22 @@ def test_user_error_has_no_traceback_but_debug_shows_it() -> None:
     assert plain.stderr.splitlines()[0].startswith("ofevents: error: unknown event")
     debug = subprocess.run([EXE, "--debug", "trigger", "no.such.event", "-s", "x"],
                            capture_output=True, text=True, timeout=30)
-    assert debug.returncode != 0 and "Traceback" in debug.stderr
+    assert debug.returncode == 2 and "Traceback" in debug.stderr
+    assert "ofevents: error: unknown event" in debug.stderr
+
+
+def test_debug_keeps_the_exit_code_of_each_kind_of_error() -> None:
+    """--debug adds the traceback but never changes the exit code: 3 stays 3, 4 stays 4."""
+    from tests.eventbus_servers import KEY, emulator_thread
+    from tests.target import closed_port
+
+    unreachable = subprocess.run(
+        [EXE, "--debug", "listen", "--url", f"ws://127.0.0.1:{closed_port()}/v1/events",
+         "--api-key", "k", "--ws-token", "t", "--no-reconnect"],
+        capture_output=True, text=True, timeout=30)
+    assert unreachable.returncode == 3 and "Traceback" in unreachable.stderr
+    with emulator_thread() as (served, _):
+        refused = subprocess.run([EXE, "--debug", "listen", "--url", served.url, "--api-key",
+                                  KEY, "--ws-token", "wrong"],
+                                 capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 4 and "Traceback" in refused.stderr
