@@ -7,6 +7,7 @@ import os
 
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.config import config_dir
+from ofevents_cli.shells.private_file import write_private
 
 FILE_NAME = "listen-secret"
 
@@ -24,10 +25,7 @@ def session_secret() -> str:
         return saved
     secret = "whsec_" + base64.b64encode(os.urandom(24)).decode("ascii")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secret + "\n")
+        write_private(path, secret + "\n")
     except OSError as exc:
         raise InputError(f"cannot save the listen secret in {path}: {exc}",
                          "set OFEVENTS_CONFIG_DIR to a writable dir, or pass --secret") from None
