@@ -95,7 +95,7 @@ async def latency() -> list[float]:
         async def read() -> None:
             assert proc.stdout is not None
             async for line in proc.stdout:
-                received[json.loads(line)["id"]] = time.perf_counter()
+                received[json.loads(line)["_id"]] = time.perf_counter()
 
         reader = asyncio.ensure_future(read())
         start = time.perf_counter()

@@ -22,6 +22,9 @@ __all__ = [
     "HELLO_TIMEOUT",
     "MAX_CLOSE_REASON",
     "MAX_FRAME",
+    "META_EVENT",
+    "META_ID",
+    "META_TS",
     "PATH",
     "ClientFrame",
     "ErrorFrame",
@@ -96,7 +99,19 @@ class Ready:
     last: str | None = None  # the session starts after this event id (a resume point)
 
 
-_ENVELOPE = frozenset({"id", "event", "accountId", "ts"})
+# ofevents' own metadata in the object a user sees; no documented field starts with "_"
+META_EVENT, META_ID, META_TS = "_event", "_id", "_ts"
+_META_NAMES = ("event", "id", "ts", "accountId")
+
+
+def _escaped(key: str) -> str:
+    """A data key as it appears next to the metadata: `accountId` and `_…event/id/ts/accountId`
+    (underscores then a meta name: only a non-conforming server sends one) get one more
+    leading `_`, so no data field ever hides or is hidden by ofevents' own keys. Injective:
+    nothing is lost, and stripping one `_` from such keys gives the data back."""
+    if key == "accountId" or (key[:1] == "_" and key.lstrip("_") in _META_NAMES):
+        return "_" + key
+    return key
 
 
 @dataclass(frozen=True)
@@ -110,18 +125,13 @@ class Event:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     def flat(self) -> dict[str, Any]:
-        """The object a user sees: id, event, accountId, ts, then the data fields.
-
-        A data field named like an envelope field (a chat message's own `id`) is kept as
-        `dataId`, so the event id that resume and de-duplication rely on is never hidden.
-        """
-        out: dict[str, Any] = {"id": self.id, "event": self.event,
-                               "accountId": self.account_id, "ts": self.ts}
-        if _ENVELOPE.isdisjoint(self.data):
-            out.update(self.data)
-            return out
+        """The event as the BetterFans SDK hands it to a handler: `accountId` and the data
+        fields under their own names (a chat message's `id` is the message id), plus ofevents'
+        metadata under `_event`, `_id` (the event id resume relies on) and `_ts`."""
+        out: dict[str, Any] = {META_EVENT: self.event, META_ID: self.id, META_TS: self.ts,
+                               "accountId": self.account_id}
         for key, value in self.data.items():
-            out[f"data{key[:1].upper()}{key[1:]}" if key in _ENVELOPE else key] = value
+            out[_escaped(key)] = value
         return out
 
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -27,7 +28,7 @@ def test_listen_json_prints_flat_events_and_stops_after_max_events() -> None:
                                      "--resume", served.app.bus.id_of(0)])
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(x) for x in result.stdout.splitlines()]
-    assert [list(x)[:4] for x in lines] == [["id", "event", "accountId", "ts"]] * 2
+    assert [list(x)[:4] for x in lines] == [["_event", "_id", "_ts", "accountId"]] * 2
     assert [x["amount"] for x in lines] == [0, 1]
     assert "connected" in result.stderr and "amount" not in result.stderr
     assert "disconnected: 2 event(s) received (--max-events)" in result.stderr
@@ -80,7 +81,7 @@ def test_gap_exits_1() -> None:
                                      "--max-events", "1", "--json"])
     assert result.exit_code == 1
     assert f"GAP: events after {served.app.bus.id_of(1)} were lost (expired)" in result.stderr
-    assert json.loads(result.stdout)["id"] == served.app.bus.id_of(3)
+    assert json.loads(result.stdout)["_id"] == served.app.bus.id_of(3)
 
 
 def test_print_secret_prints_the_same_secret_each_time() -> None:
@@ -89,6 +90,18 @@ def test_print_secret_prints_the_same_secret_each_time() -> None:
     second = runner.invoke(app, ["listen", "--print-secret"])
     assert first.exit_code == 0 and first.stdout.startswith("whsec_")
     assert first.stdout == second.stdout and first.stdout.count("\n") == 1
+
+
+def test_a_new_session_secret_is_0600_whatever_file_was_there(isolated_env: Path) -> None:
+    """An old listen-secret file with mode 0644 (and no secret in it): the new secret is
+    written 0600, never with the old file's permissions."""
+    old = isolated_env / "listen-secret"
+    old.write_text("not a secret\n")
+    old.chmod(0o644)
+    result = runner.invoke(app, ["listen", "--print-secret"])
+    assert result.exit_code == 0 and result.stdout.startswith("whsec_")
+    assert old.read_text() == result.stdout
+    assert old.stat().st_mode & 0o777 == 0o600
 
 
 def test_forward_to_shows_masked_secret_and_results() -> None:
@@ -115,7 +128,7 @@ def test_demo_subprocess_prints_five_json_events() -> None:
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     events = [json.loads(x) for x in done.stdout.splitlines()]
-    assert len(events) == 5 and all(e["id"].startswith("evt_") for e in events)
+    assert len(events) == 5 and all(e["_id"].startswith("evt_") for e in events)
     assert "demo: emulator" in done.stderr
 
 
@@ -245,7 +258,7 @@ def test_listen_into_a_reader_that_closes_early_exits_quietly() -> None:
         assert proc.stdout is not None and proc.stderr is not None
         try:
             for _ in range(2):
-                assert json.loads(proc.stdout.readline())["id"].startswith("evt_")
+                assert json.loads(proc.stdout.readline())["_id"].startswith("evt_")
             proc.stdout.close()  # what `head` does after its lines
             assert proc.wait(timeout=20) == 0
             stderr = proc.stderr.read()

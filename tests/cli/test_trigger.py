@@ -259,8 +259,8 @@ def test_eventbus_event_is_injected_into_a_running_emulator(monkeypatch: pytest.
         heard = runner.invoke(app, ["listen", "--url", served.url, "--resume", before,
                                     "--max-events", "1", "--json"])
     event = json.loads(heard.stdout)
-    assert event["event"] == "tip" and event["amount"] == 99
-    assert event["id"] == record["delivery_id"]
+    assert event["_event"] == "tip" and event["amount"] == 99
+    assert event["_id"] == record["delivery_id"]
 
 
 def test_eventbus_event_needs_an_emulator_url() -> None:

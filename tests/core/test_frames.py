@@ -47,12 +47,24 @@ def test_malformed_frames_are_values_not_exceptions() -> None:
             frames.decode_client(text), frames.Malformed), text
 
 
-def test_flat_event_keeps_the_event_id_first() -> None:
-    """The flat object starts with id, event, accountId, ts; a data `id` becomes `dataId`."""
+def test_flat_event_is_the_sdk_shape_plus_underscored_metadata() -> None:
+    """Data fields keep their documented names (a chat message's `id` is the message id);
+    ofevents' own metadata is `_event`, `_id`, `_ts`, then the event's `accountId`."""
     event = frames.Event("evt_1", "chat_message", "1", "ts", {"id": 42, "text": "hi"})
-    assert list(event.flat().items()) == [("id", "evt_1"), ("event", "chat_message"),
-                                          ("accountId", "1"), ("ts", "ts"), ("dataId", 42),
+    assert list(event.flat().items()) == [("_event", "chat_message"), ("_id", "evt_1"),
+                                          ("_ts", "ts"), ("accountId", "1"), ("id", 42),
                                           ("text", "hi")]
+
+
+def test_flat_event_loses_no_data_field_whatever_the_names() -> None:
+    """`id` and `dataId` both stay; keys that look like metadata get one more `_`, so each
+    data field and each metadata field is present exactly once."""
+    data = {"id": 1, "dataId": 2, "_id": 3, "__id": 4, "accountId": "x", "_event": 5, "ts": 6}
+    flat = frames.Event("evt_1", "tip", "acct", "now", data).flat()
+    assert flat == {"_event": "tip", "_id": "evt_1", "_ts": "now", "accountId": "acct",
+                    "id": 1, "dataId": 2, "__id": 3, "___id": 4, "_accountId": "x",
+                    "__event": 5, "ts": 6}
+    assert len(flat) == 4 + len(data)
 
 
 def test_matches_applies_subscribe_and_account_filter() -> None:

@@ -47,7 +47,7 @@ def test_forwarded_events_verify_and_keep_per_account_order() -> None:
     for path, headers, body in got.requests:
         assert path == "/hooks"
         payload = hook.verify(body, headers)
-        assert headers["webhook-id"] == payload["id"]
+        assert headers["webhook-id"] == payload["_id"]
         per_account.setdefault(payload["accountId"], []).append(payload["amount"])
     for account, amounts in per_account.items():
         assert amounts == sorted(amounts), account
@@ -61,7 +61,7 @@ def test_failed_deliveries_are_retried_and_reported() -> None:
     results = [v for v in shown if isinstance(v, Delivered)]
     assert sum(r.status == 500 and r.retry_in is not None for r in results) == 30
     assert sum(r.ok for r in results) == 30
-    ids = [json.loads(body)["id"] for _, _, body in got.requests]
+    ids = [json.loads(body)["_id"] for _, _, body in got.requests]
     assert len(ids) == 60 and len(set(ids)) == 30
 
 
@@ -94,7 +94,7 @@ def test_a_full_backlog_drops_and_reports_instead_of_blocking() -> None:
                 forwarder.submit(Event(f"evt_{n}", "tip", ACCOUNTS[0], "ts", {"amount": n}))
             await forwarder.drain(10)
             await forwarder.aclose()
-            assert [json.loads(body)["id"] for _, _, body in got.requests] == ["evt_0", "evt_1"]
+            assert [json.loads(body)["_id"] for _, _, body in got.requests] == ["evt_0", "evt_1"]
     asyncio.run(main())
     assert [d.event.id for d in shown if d.dropped] == ["evt_2", "evt_3", "evt_4"]
     assert all(d.failed for d in shown if d.dropped)

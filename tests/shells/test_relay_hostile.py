@@ -3,6 +3,7 @@ broken request for a delivery."""
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from pathlib import Path
@@ -25,7 +26,9 @@ def raw_exchange(run: RelayRun, request: bytes, *, linger: float = 2.0) -> bytes
         try:
             while chunk := conn.recv(65536):
                 answer += chunk
-                if b"\r\n\r\n" in answer and answer.endswith(b"\n"):
+                head, _, body = answer.partition(b"\r\n\r\n")
+                length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+                if length and len(body) >= int(length.group(1)):
                     break
         except TimeoutError:
             pass
