@@ -66,13 +66,13 @@ def forward(
     from pathlib import Path
 
     from ofevents_cli.core.masking import mask
+    from ofevents_cli.core.targets import parse_target
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.deliveries import DeliveryView
     from ofevents_cli.shells import clock
     from ofevents_cli.shells.config import resolve, secrets_for
     from ofevents_cli.shells.relay import RelaySettings
     from ofevents_cli.shells.relay_server import default_capture_path, run_relay, stop_on_signals
-    from ofevents_cli.shells.sender import target_url
     from ofevents_cli.shells.tunnel import TunnelSettings
 
     if tunnel not in ("ngrok", "none"):
@@ -100,7 +100,7 @@ def forward(
         say("warning: with --ngrok-config the authtoken is passed on the ngrok agent's command "
             "line, where other users can see it; put it in that file (`authtoken:`) instead")
     settings = RelaySettings(
-        target=target_url(to, default_path=""),
+        target=parse_target(to, default_path="", default=None),
         capture=Path(capture) if capture else default_capture_path(clock.now()),
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
         max_body=max_body, timeout=timeout, tunnel=tunnel_settings)

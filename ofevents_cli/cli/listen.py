@@ -61,11 +61,11 @@ def listen(
         resume=resume, max_retries=0 if no_reconnect else max_retries)
     forward = None
     if forward_to:
-        from ofevents_cli.shells.sender import target_url
+        from ofevents_cli.core.targets import parse_target
 
         known = ([secret] if secret else config.secrets_for(None, provider)
                  if provider in config.SECRET_ENV else [])
-        forward = forwarder.ForwardSettings(target_url(forward_to),
+        forward = forwarder.ForwardSettings(parse_target(forward_to, flag="--forward-to"),
                                             known[0] if known else session_secret(), provider)
         forwarder.check(forward)
     if (secret or provider != "eventbus") and not forward_to:

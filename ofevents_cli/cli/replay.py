@@ -37,16 +37,16 @@ def replay(
     """Re-send the deliveries of CAPTURE in order, byte for byte (or re-signed)."""
     import asyncio
 
+    from ofevents_cli.core.targets import parse_target
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.replays import ReplayView
     from ofevents_cli.shells.replay import ReplaySettings, read_replay_file
     from ofevents_cli.shells.replay import replay as replay_all
-    from ofevents_cli.shells.sender import target_url
 
     if any(not s.strip() for s in secret or ()):
         raise InputError("--secret is empty", "pass the signing secret, or leave --secret out "
                          "to use the provider's *_WEBHOOK_SECRET")
-    settings = ReplaySettings(target=target_url(to, default_path=""), resign=resign,
+    settings = ReplaySettings(target=parse_target(to, default_path="", default=None), resign=resign,
                               secrets=tuple(secret or ()), filters=tuple(filter_ or ()),
                               timeout=timeout)
     view = ReplayView(json_lines)

@@ -10,9 +10,6 @@ from dataclasses import dataclass
 
 import httpx
 
-from ofevents_cli.errors import InputError
-
-DEFAULT_URL = "http://localhost:3000/webhooks"
 UNREACHABLE = (httpx.ConnectError, httpx.ConnectTimeout)  # nothing accepted the connection
 
 
@@ -30,30 +27,6 @@ class Sent:
     def ok(self) -> bool:
         """2xx."""
         return self.status is not None and 200 <= self.status < 300
-
-
-def target_url(to: str | None, default_path: str = "/webhooks") -> str:
-    """`3000`, `localhost:3000`, `host:port/path` or a full URL -> a full http(s) URL."""
-    if not to:
-        return DEFAULT_URL
-    to = to.strip()
-    if to.isdigit():
-        to = f"localhost:{to}"
-    if "://" not in to:
-        to = f"http://{to}"
-    hint = "use a port (3000), host:port (localhost:3000) or an http(s) URL"
-    try:
-        url = httpx.URL(to)
-        port = url.port
-    except (httpx.InvalidURL, ValueError):
-        raise InputError(f"--to {to!r} is not a valid target", hint) from None
-    if url.scheme not in ("http", "https") or not url.host:
-        raise InputError(f"--to {to!r} is not an http(s) target", hint)
-    if port is not None and not 0 < port < 65536:
-        raise InputError(f"--to {to!r}: port {port} is out of range", hint)
-    if url.raw_path in (b"", b"/") and default_path:
-        url = url.copy_with(path=default_path)
-    return str(url)
 
 
 def describe(exc: httpx.TransportError) -> str:

@@ -16,11 +16,12 @@ from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
+from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import ExitCode, InputError
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
 from ofevents_cli.shells.config import SECRET_ENV, resolve
-from ofevents_cli.shells.sender import Sent, target_url
+from ofevents_cli.shells.sender import Sent
 
 USER_AGENT = f"ofevents/{__version__}"
 
@@ -79,7 +80,7 @@ class Plan:
         envelope: str | None,
     ) -> Plan:
         """Resolve and check every input up front, so a bad flag fails before anything is sent."""
-        url = target_url(to)
+        url = parse_target(to)
         chosen = scheme_for(event.provider, scheme)
         key = resolve(secret, SECRET_ENV.get(event.provider, ""), f"secrets.{event.provider}")
         if not key:

@@ -120,6 +120,22 @@ def test_forward_to_shows_masked_secret_and_results() -> None:
     assert f"<-- [200] POST {url}" in result.stderr and len(got.requests) == 1
 
 
+def test_forward_to_port_slash_path_means_localhost() -> None:
+    """`--forward-to PORT/path` posts to http://localhost:PORT/path."""
+    from tests.receiver import receiver
+
+    with emulator_thread() as (served, loop), receiver() as (url, got):
+        publish(served, loop, "tip", ACCOUNT, {})
+        port = url.split(":")[2].split("/")[0]
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--max-events", "1", "--json",
+                                     "--resume", served.app.bus.id_of(0),
+                                     "--forward-to", f"{port}/events/in"])
+    assert result.exit_code == 0, result.stderr
+    assert [path for path, _, _ in got.requests] == ["/events/in"]
+    assert f"POST http://localhost:{port}/events/in" in result.stderr
+
+
 def test_demo_subprocess_prints_five_json_events() -> None:
     """`ofevents listen --demo --max-events 5 --json` works with zero setup."""
     exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))

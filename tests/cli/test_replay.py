@@ -249,3 +249,12 @@ def test_truncated_captures_are_skipped_not_resent(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert [r.body for r in target.requests] == [b"ok"]
     assert "line 1: skipped: its body was not received whole" in result.stderr
+
+
+def test_to_port_slash_path_prefixes_each_captured_path_on_localhost(tmp_path: Path) -> None:
+    """`replay --to PORT/api` sends /webhooks as /api/webhooks to localhost:PORT."""
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(write(tmp_path, capture_line(1, b"1"))),
+                                     "--to", f"{target.port}/api"])
+    assert result.exit_code == 0, result.stderr
+    assert [r.path for r in target.requests] == ["/api/webhooks"]

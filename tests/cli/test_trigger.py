@@ -293,3 +293,16 @@ def test_eventbus_trigger_count_beyond_one_request_is_sent_in_batches(
         assert served.app.bus.last == 10001
     records = [json.loads(x) for x in sent.stdout.splitlines()]
     assert len(records) == 10001 and len({r["delivery_id"] for r in records}) == 10001
+
+
+def test_port_slash_path_goes_to_localhost_never_to_a_host_named_after_the_port() -> None:
+    """`--to PORT/webhooks` is http://localhost:PORT/webhooks (it used to be host "PORT",
+    0.0.11.184 for 3000); a host of digits is refused before anything is sent."""
+    with running_target() as target:
+        result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--to",
+                                     f"{target.port}/hooks/ofapi", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert [r.path for r in target.requests] == ["/hooks/ofapi"]
+    refused = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--to",
+                                  "http://3000/webhooks"])
+    assert refused.exit_code == 2 and "only of digits" in refused.stderr
