@@ -97,10 +97,10 @@ def set_(
     """Set a key in the config file (created if missing, owner-only permissions)."""
     import sys
 
-    from ofevents_cli.core.config_table import KNOWN_KEYS, set_key
+    from ofevents_cli.core.config_table import KNOWN_KEYS, set_key, split_key
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.output import say
-    from ofevents_cli.shells.config import load_config, save_config
+    from ofevents_cli.shells.config import load_document, save_config
 
     if value == "-":
         try:
@@ -117,9 +117,17 @@ def set_(
     except UnicodeEncodeError:  # argv bytes that were not UTF-8 arrive as lone surrogates
         raise InputError("the value is not UTF-8 text",
                          f"check the value, or pipe it: ofevents config set {key} -") from None
-    written = save_config(set_key(load_config(), key, value))
-    if key not in KNOWN_KEYS:
-        say(f"note: ofevents does not read {key}; known keys: {', '.join(KNOWN_KEYS)}")
+    split_key(key)
+    if key not in KNOWN_KEYS:  # a typo would be written, then silently never read
+        import difflib
+
+        close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)
+        raise InputError(f"unknown config key {key!r}: no command reads it",
+                         (f"did you mean {close[0]}? " if close else "")
+                         + "list the keys with `ofevents config list --all`")
+    document = load_document()
+    set_key(document, key, value)
+    written = save_config(document)
     say(f"set {key} = {_shown(key, value)} in {written}")
 
 
@@ -129,11 +137,11 @@ def unset(key: KeyArgument) -> None:
     """Remove a key from the config file (nothing to do if it is not set)."""
     from ofevents_cli.core.config_table import unset_key
     from ofevents_cli.render.output import say
-    from ofevents_cli.shells.config import load_config, save_config
+    from ofevents_cli.shells.config import load_document, save_config
 
-    table, removed = unset_key(load_config(), key)
-    if not removed:
+    document = load_document()
+    if not unset_key(document, key):
         say(f"{key} was not set")
         return
-    written = save_config(table)
+    written = save_config(document)
     say(f"unset {key} in {written}")

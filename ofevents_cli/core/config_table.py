@@ -5,15 +5,15 @@ Pure: the shell reads and writes the file, these functions only transform the ta
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from ofevents_cli.errors import InputError
 
-__all__ = ["KNOWN_KEYS", "KnownKey", "get_key", "is_secret", "leaves", "set_key", "unset_key"]
+__all__ = ["KNOWN_KEYS", "KnownKey", "get_key", "is_secret", "leaves", "set_key", "split_key",
+           "unset_key"]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ def is_secret(key: str) -> bool:
     return key.startswith("secrets.") or any(word in last for word in _SECRET_WORDS)
 
 
-def _parts(key: str) -> list[str]:
+def split_key(key: str) -> list[str]:
+    """The parts of a dotted key; InputError when it is not one."""
     parts = key.split(".")
     if not all(_SEGMENT.fullmatch(part) for part in parts):
         raise InputError(f"config key {key!r} is not valid",
@@ -61,49 +62,50 @@ def _parts(key: str) -> list[str]:
 def get_key(table: Mapping[str, Any], key: str) -> Any:
     """The value (or sub-table) at dotted `key`, or None when it is not set."""
     node: Any = table
-    for part in _parts(key):
+    for part in split_key(key):
         if not isinstance(node, Mapping) or part not in node:
             return None
         node = node[part]
     return node
 
 
-def set_key(table: Mapping[str, Any], key: str, value: Any) -> dict[str, Any]:
-    """A copy of `table` with `key` set, creating tables; InputError if a value is in the way."""
-    parts = _parts(key)
-    result = copy.deepcopy(dict(table))
-    node = result
+def set_key(table: MutableMapping[str, Any], key: str, value: Any) -> None:
+    """Set `key` in `table` in place, creating tables; InputError if a value is in the way.
+
+    In place, so a document that remembers its comments and order (tomlkit) keeps them."""
+    parts = split_key(key)
+    node: MutableMapping[str, Any] = table
     for depth, part in enumerate(parts[:-1]):
-        child = node.setdefault(part, {})
-        if not isinstance(child, dict):
+        if part not in node:
+            node[part] = {}
+        child = node[part]
+        if not isinstance(child, MutableMapping):
             where = ".".join(parts[: depth + 1])
             raise InputError(f"config key {where!r} holds a value, not a table",
                              f"unset it first: ofevents config unset {where}")
         node = child
-    if isinstance(node.get(parts[-1]), dict):
+    if isinstance(node.get(parts[-1]), Mapping):
         raise InputError(f"config key {key!r} is a table",
                          f"set one of its keys, e.g. {key}.<name>")
     node[parts[-1]] = value
-    return result
 
 
-def unset_key(table: Mapping[str, Any], key: str) -> tuple[dict[str, Any], bool]:
-    """A copy of `table` without `key` (emptied parent tables dropped), and whether it was set."""
-    parts = _parts(key)
-    result = copy.deepcopy(dict(table))
-    trail: list[dict[str, Any]] = [result]
+def unset_key(table: MutableMapping[str, Any], key: str) -> bool:
+    """Remove `key` from `table` in place (emptied parent tables dropped); whether it was set."""
+    parts = split_key(key)
+    trail: list[MutableMapping[str, Any]] = [table]
     for part in parts[:-1]:
         child = trail[-1].get(part)
-        if not isinstance(child, dict):
-            return result, False
+        if not isinstance(child, MutableMapping):
+            return False
         trail.append(child)
     if parts[-1] not in trail[-1]:
-        return result, False
+        return False
     del trail[-1][parts[-1]]
     for depth in range(len(parts) - 1, 0, -1):
         if not trail[depth]:
             del trail[depth - 1][parts[depth - 1]]
-    return result, True
+    return True
 
 
 def leaves(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

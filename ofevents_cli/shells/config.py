@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ofevents_cli.core.config_table import get_key
 from ofevents_cli.errors import InputError
+
+if TYPE_CHECKING:
+    import tomlkit
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,34 +50,72 @@ def config_file() -> Path:
     return config_dir() / "config.toml"
 
 
-def load_config() -> dict[str, Any]:
-    """The config file's table, empty when there is none."""
-    path = config_file()
+def _read(path: Path) -> str | None:
+    """The config file's text, None when there is none; InputError when it is unreadable."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
+        return path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"cannot read config file {path}: {exc}",
-                         "fix or delete it; its path is `ofevents config path`") from exc
+        return None
+    except OSError as exc:
+        raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
+                         "fix its permissions or delete it (`ofevents config path`)") from None
     except UnicodeDecodeError:
         raise InputError(f"cannot read config file {path}: it is not UTF-8 text",
                          "TOML files are UTF-8: fix or delete it (`ofevents config path`)"
                          ) from None
+
+
+def _unparsable(path: Path, why: str) -> InputError:
+    return InputError(f"cannot read config file {path}: {why}",
+                      "fix or delete it; its path is `ofevents config path`")
+
+
+@functools.lru_cache(maxsize=4)
+def _parsed(path: Path, signature: tuple[int, int, int]) -> Mapping[str, Any]:
+    """The parsed file, once per version of it (`signature`: mtime, size, inode): every
+    setting a command resolves reads the same table, and the file is parsed once."""
+    text = _read(path)
+    if text is None:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _unparsable(path, str(exc)) from None
     except RecursionError:
-        raise InputError(f"cannot read config file {path}: it is nested too deeply",
-                         "fix or delete it; its path is `ofevents config path`") from None
+        raise _unparsable(path, "it is nested too deeply") from None
+
+
+def load_config() -> Mapping[str, Any]:
+    """The config file's table (read-only), empty when there is none."""
+    path = config_file()
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InputError(f"cannot read config file {path}: {exc.strerror or exc}",
+                         "fix its permissions or delete it (`ofevents config path`)") from None
+    return _parsed(path, (info.st_mtime_ns, info.st_size, info.st_ino))
+
+
+def load_document() -> tomlkit.TOMLDocument:
+    """The config file as an editable document that keeps the user's comments and order."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = config_file()
+    text = _read(path)
+    try:
+        return tomlkit.parse(text or "")
+    except TOMLKitError as exc:
+        raise _unparsable(path, str(exc)) from None
+    except RecursionError:
+        raise _unparsable(path, "it is nested too deeply") from None
 
 
 def config_value(key: str) -> Any:
     """A dotted key (`secrets.ofapi`) from the config file, or None."""
-    node: Any = load_config()
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+    return get_key(load_config(), key)
 
 
 def resolve(flag: str | None, env: str, key: str, default: str | None = None) -> str | None:
@@ -105,20 +149,15 @@ def secrets_for(flags: list[str] | None, provider: str | None) -> list[str]:
     return found
 
 
-def save_config(table: dict[str, Any]) -> Path:
+def save_config(document: tomlkit.TOMLDocument) -> Path:
     """Write the config file atomically, readable by its owner only (it holds secrets)."""
-    from ofevents_cli.core.toml_writer import dumps
+    import tomlkit
+
     from ofevents_cli.shells.private_file import write_private
 
     path = config_file()
     try:
-        text = dumps(table)
-    except TypeError as exc:
-        raise InputError(f"cannot rewrite config file {path}: {exc}",
-                         "it holds TOML ofevents does not write (arrays of tables); edit it "
-                         "by hand") from exc
-    try:
-        write_private(path, text)
+        write_private(path, tomlkit.dumps(document))
     except OSError as exc:
         raise InputError(f"cannot write config file {path}: {exc}",
                          f"check the permissions of {path.parent} (or set {CONFIG_DIR_ENV})"

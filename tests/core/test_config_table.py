@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 import pytest
 
 from ofevents_cli.core.config_table import (
@@ -18,11 +21,21 @@ from ofevents_cli.shells.config import SECRET_ENV
 TABLE = {"eventbus": {"url": "ws://localhost:8765"}, "secrets": {"ofapi": "s1"}}
 
 
-def test_set_creates_tables_and_leaves_the_input_alone() -> None:
-    """Setting a nested key builds the tables and returns a new table."""
-    result = set_key(TABLE, "ngrok.authtoken", "tok")
-    assert result["ngrok"] == {"authtoken": "tok"}
-    assert "ngrok" not in TABLE
+def test_set_creates_tables_in_place() -> None:
+    """Setting a nested key builds the missing tables inside the given table."""
+    table = copy.deepcopy(TABLE)
+    set_key(table, "ngrok.authtoken", "tok")
+    assert table["ngrok"] == {"authtoken": "tok"} and table["secrets"] == {"ofapi": "s1"}
+
+
+def test_set_refuses_to_replace_a_value_or_a_table() -> None:
+    """A value in the way of a table, or a table where a value goes: InputError, unchanged."""
+    table = copy.deepcopy(TABLE)
+    with pytest.raises(InputError):
+        set_key(table, "eventbus.url.deeper", "x")
+    with pytest.raises(InputError):
+        set_key(table, "secrets", "x")
+    assert table == TABLE
 
 
 def test_get_returns_values_tables_or_none() -> None:
@@ -35,11 +48,14 @@ def test_get_returns_values_tables_or_none() -> None:
 
 def test_unset_prunes_emptied_tables_and_reports_absence() -> None:
     """Removing the last key of a table removes the table; a missing key changes nothing."""
-    assert unset_key(TABLE, "secrets.ofapi") == ({"eventbus": {"url": "ws://localhost:8765"}},
-                                                 True)
-    assert unset_key(TABLE, "secrets.ofauth") == (TABLE, False)
-    assert unset_key(TABLE, "eventbus.url.x") == (TABLE, False)
-    assert unset_key({"a": {"b": {"c": 1}}}, "a.b.c") == ({}, True)
+    table = copy.deepcopy(TABLE)
+    assert unset_key(table, "secrets.ofapi") is True
+    assert table == {"eventbus": {"url": "ws://localhost:8765"}}
+    assert unset_key(table, "secrets.ofauth") is False
+    assert unset_key(table, "eventbus.url.x") is False
+    assert table == {"eventbus": {"url": "ws://localhost:8765"}}
+    nested: dict[str, Any] = {"a": {"b": {"c": 1}}}
+    assert unset_key(nested, "a.b.c") is True and nested == {}
 
 
 @pytest.mark.parametrize("key", ["", "a..b", "a b", ".a", "a.", "ä"])
