@@ -47,7 +47,9 @@ def trigger(
     scheme: Annotated[
         str | None,
         typer.Option(help="Signature scheme: svix, standard-webhooks or ofauth-signature for "
-                     "ofauth.", show_default=False),
+                     "ofauth; ofapi (sha256=<hex>) or ofapi-hex (bare hex) for ofapi. Default: "
+                     "the provider's first, for ofapi the form its envelope's document shows "
+                     "(integration: ofapi, reference: ofapi-hex).", show_default=False),
     ] = None,
     envelope: Annotated[
         str | None,
