@@ -53,7 +53,8 @@ def trigger(
     ] = None,
     envelope: Annotated[
         str | None,
-        typer.Option(help="Envelope variant: integration|reference (ofapi), docs|sdk (ofauth).",
+        typer.Option(help="Envelope variant: integration|reference (ofapi), docs|sdk (ofauth). "
+                     "Default: the provider's first (revenue.received: reference).",
                      show_default=False),
     ] = None,
     dry_run: Annotated[

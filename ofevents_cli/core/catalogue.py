@@ -1,11 +1,13 @@
 """The event catalogue: every event type of every provider, each backed by one fixture file.
 
 Fixtures live in `ofevents_cli/fixtures/<provider>/<event>.json` as
-`{"description": "...", "source": "...", "assumed": "...", "data": {...},
+`{"description": "...", "source": "...", "assumed": "...", "envelope": "...", "data": {...},
 "envelopes": {"<variant>": {...data...}}}`. `source` names the provider document the shape comes
 from (seed file and section, or public page); `assumed` (optional) says what that document leaves
-unsaid and why the sample fills it as it does; `envelopes` (optional) holds the data shape a
-non-default envelope variant documents. They are package data, read once, never written.
+unsaid and why the sample fills it as it does; `envelope` (optional) is the variant to send by
+default when the only document of the event uses another than the provider's default;
+`envelopes` (optional) holds the data shape a non-default envelope variant documents. They are
+package data, read once, never written.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class EventType:
     envelopes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     source: str = ""
     assumed: str = ""
+    envelope: str = ""  # the default envelope variant, when not the provider's first
 
     def data_for(self, envelope: str) -> Mapping[str, Any]:
         """The sample data in the shape `envelope` documents (the default shape otherwise)."""
@@ -64,6 +67,7 @@ def all_events() -> tuple[EventType, ...]:
                     envelopes=raw.get("envelopes", {}),
                     source=raw["source"],
                     assumed=raw.get("assumed", ""),
+                    envelope=raw.get("envelope", ""),
                 )
             )
     return tuple(events)

@@ -99,6 +99,7 @@ def test_envelope_variants() -> None:
     (["--envelope", "reference"], "", "ofapi-hex"),
     (["--envelope", "reference", "--scheme", "ofapi"], "sha256=", "ofapi"),
     (["--scheme", "ofapi-hex"], "", "ofapi-hex"),
+    (["revenue.received"], "", "ofapi-hex"),  # documented by the event reference only
 ])
 def test_ofapi_signs_the_form_of_its_envelope_unless_scheme_says(
     tmp_path: Path, args: list[str], form: str, scheme: str
@@ -107,7 +108,8 @@ def test_ofapi_signs_the_form_of_its_envelope_unless_scheme_says(
     capture = tmp_path / "sent.jsonl"
     with running_target() as receiver:
         receiver.url += "/webhooks"
-        result = runner.invoke(app, ["trigger", "subscriber.new", "--to", receiver.url, "-s", "k",
+        event = args.pop(0) if args[:1] == ["revenue.received"] else "subscriber.new"
+        result = runner.invoke(app, ["trigger", event, "--to", receiver.url, "-s", "k",
                                      "--save", str(capture), *args])
     assert result.exit_code == 0, result.stderr
     value = first(receiver.requests[0], "X-OFAPI-Signature") or ""

@@ -118,7 +118,9 @@ def test_every_fixture_file_loads_with_one_line_description_source_and_data() ->
     assert len(files) == len(all_events())
     for item in files:
         raw = json.loads(item.read_text(encoding="utf-8"))
-        assert set(raw) <= {"description", "source", "assumed", "data", "envelopes"}, item.name
+        assert set(raw) <= {"description", "source", "assumed", "envelope", "data",
+                            "envelopes"}, item.name
+        assert raw.get("envelope", ENVELOPES[item.parent.name][0]) in ENVELOPES[item.parent.name]
         for key in ("description", "source", *(["assumed"] if "assumed" in raw else [])):
             assert raw[key].strip() and "\n" not in raw[key], (item.name, key)
         assert isinstance(raw["data"], dict) and raw["data"], item.name

@@ -129,7 +129,7 @@ SHAPES: dict[tuple[str, str, str], Shape] = {
     ("ofapi", "ppv.purchased", "integration"): Shape(f"{S003} (PPVData)", {
         "fanId": "string", "username": "string", "messageId": "string", "price": "number",
         "mediaCount": "number"}),
-    # OFAPI, event reference (revenue.received has only this shape, as its default data)
+    # OFAPI, event reference (revenue.received has only this shape, and it as its default)
     ("ofapi", "subscriber.new", "reference"): Shape(f"{S004}, subscriber.new", {
         **REF_WHO, "user_id": "string", "subscription_price": "number",
         "subscription_type": "string", "started_at": "string", "expires_at": "string"},
@@ -137,7 +137,7 @@ SHAPES: dict[tuple[str, str, str], Shape] = {
     ("ofapi", "subscriber.expired", "reference"): Shape(f"{S004}, subscriber.expired", {
         **REF_WHO, "user_id": "string", "subscribed_since": "string", "expired_at": "string",
         "total_spent": "number", "renewal_count": "number"}),
-    ("ofapi", "revenue.received", "integration"): Shape(f"{S004}, revenue.received", {
+    ("ofapi", "revenue.received", "reference"): Shape(f"{S004}, revenue.received", {
         **REF_WHO, "type": "string", "amount": "number", "net_amount": "number",
         "currency": "string", "description": "string"}, values={"type": frozenset({"tip"})}),
     ("ofapi", "message.received", "reference"): Shape(f"{S004}, message.received", {
@@ -350,7 +350,7 @@ def values_at(node: Any, path: str) -> list[Any]:
 
 def shapes_held(event: EventType) -> dict[str, Mapping[str, Any]]:
     """The data shapes a fixture holds: its default data and each variant's own."""
-    return {ENVELOPES[event.provider][0]: event.data, **event.envelopes}
+    return {event.envelope or ENVELOPES[event.provider][0]: event.data, **event.envelopes}
 
 
 FIXTURE_KEYS = sorted((e.provider, e.name, variant)
