@@ -1,10 +1,11 @@
-"""A real HTTP receiver in a thread that records every request (for --forward-to tests)."""
+"""A real HTTP receiver in a thread that records every request (for --forward-to tests), and
+can answer each with a handler of the test's (a provider's documented verifier, say)."""
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -15,12 +16,18 @@ class Receiver:
         self.requests: list[tuple[str, dict[str, str], bytes]] = []
         self.fail_first = fail_first
         self.failed: set[str] = set()
+        self.errors: list[Exception] = []  # what `answer` raised, for the test to show
         self.lock = threading.Lock()
 
 
+Answer = Callable[[dict[str, str], bytes], int]
+
+
 @contextlib.contextmanager
-def receiver(fail_first: bool = False) -> Iterator[tuple[str, Receiver]]:
-    """Serve on 127.0.0.1:0; yields the base URL and the record."""
+def receiver(fail_first: bool = False, answer: Answer | None = None
+             ) -> Iterator[tuple[str, Receiver]]:
+    """Serve on 127.0.0.1:0; yields the base URL and the record. `answer(headers, body)` (lower-
+    cased header names) gives each request's status; an exception in it answers 500."""
     record = Receiver(fail_first)
 
     class Handler(BaseHTTPRequestHandler):
@@ -33,6 +40,13 @@ def receiver(fail_first: bool = False) -> Iterator[tuple[str, Receiver]]:
                 status = 200
                 if record.fail_first and msg_id not in record.failed:
                     record.failed.add(msg_id)
+                    status = 500
+            if answer is not None:
+                try:
+                    status = answer(headers, body)
+                except Exception as exc:  # handed to the test through record.errors
+                    with record.lock:
+                        record.errors.append(exc)
                     status = 500
             self.send_response(status)
             self.send_header("content-length", "0")

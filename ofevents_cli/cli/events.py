@@ -89,7 +89,8 @@ def show(
     envelope: Annotated[
         str | None,
         typer.Option("--envelope", help="The provider's envelope variant (ofapi: integration, "
-                     "reference; ofauth: docs, sdk). Default: the provider's first."),
+                     "reference; ofauth: docs, sdk). Default: the provider's first, or the one "
+                     "the event's only document uses (revenue.received: reference)."),
     ] = None,
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the exact compact bytes trigger sends.")

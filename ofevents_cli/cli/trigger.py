@@ -47,11 +47,14 @@ def trigger(
     scheme: Annotated[
         str | None,
         typer.Option(help="Signature scheme: svix, standard-webhooks or ofauth-signature for "
-                     "ofauth.", show_default=False),
+                     "ofauth; ofapi (sha256=<hex>) or ofapi-hex (bare hex) for ofapi. Default: "
+                     "the provider's first, for ofapi the form its envelope's document shows "
+                     "(integration: ofapi, reference: ofapi-hex).", show_default=False),
     ] = None,
     envelope: Annotated[
         str | None,
-        typer.Option(help="Envelope variant: integration|reference (ofapi), docs|sdk (ofauth).",
+        typer.Option(help="Envelope variant: integration|reference (ofapi), docs|sdk (ofauth). "
+                     "Default: the provider's first (revenue.received: reference).",
                      show_default=False),
     ] = None,
     dry_run: Annotated[

@@ -1,9 +1,13 @@
 """The event catalogue: every event type of every provider, each backed by one fixture file.
 
 Fixtures live in `ofevents_cli/fixtures/<provider>/<event>.json` as
-`{"description": "...", "data": {...}, "envelopes": {"<variant>": {...data...}}}`; `envelopes`
-is optional and holds the data shape a non-default envelope variant documents. They are package
-data, read once, never written.
+`{"description": "...", "source": "...", "assumed": "...", "envelope": "...", "data": {...},
+"envelopes": {"<variant>": {...data...}}}`. `source` names the provider document the shape comes
+from (seed file and section, or public page); `assumed` (optional) says what that document leaves
+unsaid and why the sample fills it as it does; `envelope` (optional) is the variant to send by
+default when the only document of the event uses another than the provider's default;
+`envelopes` (optional) holds the data shape a non-default envelope variant documents. They are
+package data, read once, never written.
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ PROVIDERS = ("ofapi", "onlyfansapi", "ofauth", "eventbus")
 
 @dataclass(frozen=True)
 class EventType:
-    """One event type: its name, provider, what it means, and its sample data."""
+    """One event type: its name, provider, what it means, its sample data and where that
+    sample's shape comes from."""
 
     name: str
     provider: str
     description: str
     data: Mapping[str, Any]
     envelopes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: str = ""
+    assumed: str = ""
+    envelope: str = ""  # the default envelope variant, when not the provider's first
 
     def data_for(self, envelope: str) -> Mapping[str, Any]:
         """The sample data in the shape `envelope` documents (the default shape otherwise)."""
@@ -57,6 +65,9 @@ def all_events() -> tuple[EventType, ...]:
                     description=raw["description"],
                     data=raw["data"],
                     envelopes=raw.get("envelopes", {}),
+                    source=raw["source"],
+                    assumed=raw.get("assumed", ""),
+                    envelope=raw.get("envelope", ""),
                 )
             )
     return tuple(events)

@@ -59,7 +59,7 @@ def build_payload(
 ) -> dict[str, Any]:
     """The JSON object `trigger` sends for `event`; `data` replaces the fixture's data."""
     variants = ENVELOPES[event.provider]
-    variant = envelope or variants[0]
+    variant = envelope or event.envelope or variants[0]
     if variant not in variants:
         raise InputError(
             f"provider {event.provider} has no envelope {variant!r}",

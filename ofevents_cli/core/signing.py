@@ -37,9 +37,12 @@ __all__ = [
 
 DEFAULT_TOLERANCE = 300
 
-# scheme -> (provider, header names it signs with, in order)
+# scheme -> (provider, header names it signs with, in order). OFAPI's two documents write
+# X-OFAPI-Signature two ways: `sha256=<hex>` (integration guide, seed 003) and bare `<hex>`
+# (event reference, seed 004); each form is its own scheme name, both verify either form.
 SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "ofapi": ("ofapi", ("X-OFAPI-Signature",)),
+    "ofapi-hex": ("ofapi", ("X-OFAPI-Signature",)),
     "onlyfansapi": ("onlyfansapi", ("Signature",)),
     "svix": ("ofauth", ("svix-id", "svix-timestamp", "svix-signature")),
     "standard-webhooks": ("ofauth", ("webhook-id", "webhook-timestamp", "webhook-signature")),
@@ -48,7 +51,7 @@ SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {
 
 # provider -> the schemes it may use, the default (signing) one first
 PROVIDER_SCHEMES: dict[str, tuple[str, ...]] = {
-    "ofapi": ("ofapi",),
+    "ofapi": ("ofapi", "ofapi-hex"),
     "onlyfansapi": ("onlyfansapi",),
     "ofauth": ("svix", "standard-webhooks", "ofauth-signature"),
     "eventbus": ("standard-webhooks",),
@@ -62,6 +65,17 @@ _DETECT = (
     ("x-ofapi-signature", "ofapi"),
     ("signature", "onlyfansapi"),
 )
+
+# a scheme's other headers: present without its signature header, the delivery is that scheme
+# with the signature missing (missing_header), not an unknown scheme
+_COMPANIONS = (
+    ("svix-id", "svix"),
+    ("svix-timestamp", "svix"),
+    ("webhook-id", "standard-webhooks"),
+    ("webhook-timestamp", "standard-webhooks"),
+)
+
+_OFAPI = ("ofapi", "ofapi-hex")
 
 
 class Reason(str, Enum):
@@ -110,12 +124,20 @@ _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
 
 
 def detect_scheme(headers: Headers, provider: str | None = None) -> str | None:
-    """The scheme whose signature header is present, restricted to `provider` when given."""
+    """The scheme whose signature header is present (else whose other headers are), restricted
+    to `provider` when given; for X-OFAPI-Signature, the one matching the form received."""
     index = index_headers(headers)
-    if provider is None:
-        return next((scheme for name, scheme in _DETECT if name in index), None)
-    allowed = PROVIDER_SCHEMES.get(provider, ())
-    return next((s for name, s in _DETECT if name in index and s in allowed), None)
+    allowed = PROVIDER_SCHEMES.get(provider, ()) if provider is not None else tuple(SCHEMES)
+    found = next((s for name, s in (*_DETECT, *_COMPANIONS) if name in index and s in allowed),
+                 None)
+    if found in _OFAPI:
+        return _ofapi_form(index["x-ofapi-signature"])
+    return found
+
+
+def _ofapi_form(value: str) -> str:
+    """`ofapi` for the `sha256=<hex>` form, `ofapi-hex` for anything else (bare hex)."""
+    return "ofapi" if value.strip()[:7].lower() == "sha256=" else "ofapi-hex"
 
 
 @lru_cache(maxsize=64)
@@ -230,7 +252,7 @@ def parse_signature(scheme: str, headers: Headers) -> SignatureParts:
         raise KeyError(name)
     if scheme == "ofauth-signature":
         return _parse_ofauth(value)
-    return _parse_hex(value, "sha256=" if scheme == "ofapi" else None)
+    return _parse_hex(value, "sha256=" if scheme in _OFAPI else None)
 
 
 def signature_matches(scheme: str, macs: Sequence[bytes], candidates: Sequence[str]) -> bool:
@@ -267,9 +289,11 @@ def verify(
     """Verify one delivery; never raises for bad input, it becomes a Verdict's reason."""
     headers = index_headers(headers)
     scheme = scheme or detect_scheme(headers, provider)
+    if scheme in _OFAPI and "x-ofapi-signature" in headers:  # both forms verify; say which came
+        scheme = _ofapi_form(headers["x-ofapi-signature"])
     if scheme is None or scheme not in SCHEMES:
         known = PROVIDER_SCHEMES.get(provider or "")
-        names = ", ".join(SCHEMES[s][1][-1] for s in (known or SCHEMES))
+        names = ", ".join(dict.fromkeys(SCHEMES[s][1][-1] for s in (known or SCHEMES)))
         reason = Reason.MISSING_HEADER if known else Reason.UNSUPPORTED_SCHEME
         return Verdict(scheme, False, reason, f"no signature header found (expected {names})")
     try:

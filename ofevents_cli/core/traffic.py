@@ -69,6 +69,12 @@ class _Fan:
     name: str
     username: str
 
+    @property
+    def uid(self) -> str:
+        """The id as EventBus `userId` fields carry it: BetterFans documents them as strings
+        (a message's fromUser / toUser keep the numeric OnlyFans id)."""
+        return str(self.id)
+
 
 class Traffic:
     """An endless, seedable stream of (event, accountId, data) triples."""
@@ -99,30 +105,30 @@ class Traffic:
         if event == "chat_message":
             return self._chat(creator, fan, now)
         if event == "typing":
-            return {"userId": fan.id, "chatId": fan.id, "isTyping": rng.random() < 0.8}
+            return {"userId": fan.uid, "chatId": fan.uid, "isTyping": rng.random() < 0.8}
         if event == "online":
-            return {"userId": fan.id, "isOnline": rng.random() < 0.6, "lastSeen": now}
+            return {"userId": fan.uid, "isOnline": rng.random() < 0.6, "lastSeen": now}
         if event == "counts":
             return {"chats": {"unread": rng.randrange(0, 60), "priority": rng.randrange(0, 8)},
                     "notifications": {"new": rng.randrange(0, 120)}}
         if event in ("chat_message_like", "chat_message_unlike"):
-            return {"messageId": self._message_id - rng.randrange(0, 50), "userId": fan.id}
+            return {"messageId": self._message_id - rng.randrange(0, 50), "userId": fan.uid}
         if event == "tip":
-            return {"amount": rng.choice(_TIPS), "userId": fan.id,
+            return {"amount": rng.choice(_TIPS), "userId": fan.uid,
                     "message": rng.choice(_TIP_NOTES),
                     "context": rng.choice(("message", "message", "post", "stream", "profile"))}
         if event == "ppv_sent":
-            return {"messageId": self._new_message_id(), "toUserId": fan.id,
+            return {"messageId": self._new_message_id(), "toUserId": fan.uid,
                     "price": rng.choice(_PRICES), "mediaCount": rng.randrange(1, 12)}
         if event == "ppv_purchase":
-            return {"messageId": self._message_id - rng.randrange(0, 80), "userId": fan.id,
+            return {"messageId": self._message_id - rng.randrange(0, 80), "userId": fan.uid,
                     "price": rng.choice(_PRICES)}
         if event == "system_message":
             what = rng.choice(("renewed their subscription", "subscribed", "sent you a tip"))
             return {"id": self._new_message_id(), "text": f"<p>{fan.name} {what}</p>",
                     "createdAt": now}
         trial = rng.random() < 0.2
-        return {"userId": fan.id, "price": 0.0 if trial else rng.choice(_PRICES[:4]),
+        return {"userId": fan.uid, "price": 0.0 if trial else rng.choice(_PRICES[:4]),
                 "isTrial": trial}
 
     def _chat(self, creator: Account, fan: _Fan, now: str) -> dict[str, Any]:

@@ -81,7 +81,7 @@ class Plan:
     ) -> Plan:
         """Resolve and check every input up front, so a bad flag fails before anything is sent."""
         url = parse_target(to)
-        chosen = scheme_for(event.provider, scheme)
+        chosen = scheme_for(event.provider, scheme, envelope or event.envelope)
         key = resolve(secret, SECRET_ENV.get(event.provider, ""), f"secrets.{event.provider}")
         if not key:
             env = SECRET_ENV.get(event.provider, "")

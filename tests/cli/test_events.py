@@ -45,7 +45,7 @@ def test_events_provider_filters_the_list() -> None:
     assert result.exit_code == 0
     providers = {json.loads(line)["provider"] for line in result.stdout.splitlines()}
     assert providers == {"ofauth"}
-    assert len(result.stdout.splitlines()) == 17
+    assert len(result.stdout.splitlines()) == 18
 
 
 def test_events_on_a_colour_terminal_draws_a_table_grouped_by_provider(

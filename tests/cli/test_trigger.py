@@ -94,6 +94,31 @@ def test_envelope_variants() -> None:
     assert set(sdk) == {"eventType", "live", "data"}
 
 
+@pytest.mark.parametrize(("args", "form", "scheme"), [
+    ([], "sha256=", "ofapi"),
+    (["--envelope", "reference"], "", "ofapi-hex"),
+    (["--envelope", "reference", "--scheme", "ofapi"], "sha256=", "ofapi"),
+    (["--scheme", "ofapi-hex"], "", "ofapi-hex"),
+    (["revenue.received"], "", "ofapi-hex"),  # documented by the event reference only
+])
+def test_ofapi_signs_the_form_of_its_envelope_unless_scheme_says(
+    tmp_path: Path, args: list[str], form: str, scheme: str
+) -> None:
+    """integration -> sha256=<hex>, reference -> bare hex, --scheme wins; verify names the form."""
+    capture = tmp_path / "sent.jsonl"
+    with running_target() as receiver:
+        receiver.url += "/webhooks"
+        event = args.pop(0) if args[:1] == ["revenue.received"] else "subscriber.new"
+        result = runner.invoke(app, ["trigger", event, "--to", receiver.url, "-s", "k",
+                                     "--save", str(capture), *args])
+    assert result.exit_code == 0, result.stderr
+    value = first(receiver.requests[0], "X-OFAPI-Signature") or ""
+    assert value.startswith(form) and len(value) == len(form) + 64
+    checked = runner.invoke(app, ["verify", str(capture), "-s", "k", "--json"])
+    [record] = [json.loads(line) for line in checked.stdout.splitlines()]
+    assert checked.exit_code == 0 and record["valid"] is True and record["scheme"] == scheme
+
+
 def test_non_2xx_exits_1() -> None:
     """A 500 from the receiver is shown and the exit code is 1."""
     with running_target() as receiver:

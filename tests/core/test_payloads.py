@@ -115,6 +115,14 @@ def test_the_stamp_gives_the_id_and_time() -> None:
     assert payload["timestamp"].startswith("2026-11-18T")
 
 
+def test_an_event_only_the_reference_documents_is_sent_in_the_reference_envelope() -> None:
+    """revenue.received defaults to the reference envelope; --envelope still chooses."""
+    event = find("revenue.received")
+    assert set(build_payload(event, STAMP)) == {"event", "timestamp", "data"}
+    assert set(build_payload(event, STAMP, envelope="integration")) == {
+        "id", "type", "creatorId", "timestamp", "data"}
+
+
 def test_reference_envelope_uses_the_reference_data_shape() -> None:
     """ofapi's event-reference envelope carries the snake_case reference data."""
     payload = build_payload(find("subscriber.new"), STAMP, envelope="reference")

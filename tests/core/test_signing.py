@@ -57,6 +57,33 @@ def test_ofapi_prefixed_and_bare_hex_both_verify() -> None:
         assert verify(b"{}", [(name, header)], ["s3cret"], now=0).valid
 
 
+def test_ofapi_hex_signs_the_bare_form_and_both_names_verify_both_forms() -> None:
+    """ofapi-hex sends bare hex; either form verifies under either name, reported by its form."""
+    [(name, bare)] = sign("ofapi-hex", "s3cret", b"{}", msg_id="e", timestamp=0)
+    [(_, prefixed)] = sign("ofapi", "s3cret", b"{}", msg_id="e", timestamp=0)
+    assert name == "X-OFAPI-Signature" and prefixed == f"sha256={bare}"
+    for value, form in ((bare, "ofapi-hex"), (prefixed, "ofapi")):
+        assert detect_scheme([(name, value)]) == form
+        assert detect_scheme([(name, value)], provider="ofapi") == form
+        for scheme in (None, "ofapi", "ofapi-hex"):
+            verdict = verify(b"{}", [(name, value)], ["s3cret"], now=0, scheme=scheme)
+            assert verdict.valid and verdict.scheme == form
+
+
+@pytest.mark.parametrize(("present", "missing"), [
+    ([("svix-id", SVIX_ID), ("svix-timestamp", str(SVIX_TS))], "svix-signature"),
+    ([("webhook-id", SVIX_ID)], "webhook-signature"),
+    ([("Webhook-Timestamp", str(SVIX_TS))], "webhook-signature"),
+])
+def test_signature_header_missing_beside_its_scheme_headers_is_missing_header(
+    present: list[tuple[str, str]], missing: str
+) -> None:
+    """svix-id and svix-timestamp without svix-signature: missing_header naming it."""
+    verdict = verify(SVIX_BODY, present, [SVIX_SECRET], now=SVIX_TS)
+    assert verdict.reason is Reason.MISSING_HEADER and missing in verdict.detail
+    assert verdict.scheme == ("svix" if missing.startswith("svix") else "standard-webhooks")
+
+
 def test_ofauth_signature_accepts_hex_and_base64() -> None:
     """OFAuth-Signature signs hex and verifies hex or base64 v1 values."""
     [(name, value)] = sign("ofauth-signature", "sec", b"{}", msg_id="x", timestamp=1000)
@@ -119,7 +146,8 @@ def test_detection_follows_headers() -> None:
     assert detect_scheme([("SVIX-SIGNATURE", "v1,x")]) == "svix"
     assert detect_scheme([("Webhook-Signature", "v1,x")]) == "standard-webhooks"
     assert detect_scheme([("ofauth-signature", "t=1,v1=x")]) == "ofauth-signature"
-    assert detect_scheme([("x-ofapi-signature", "x")]) == "ofapi"
+    assert detect_scheme([("x-ofapi-signature", "sha256=x")]) == "ofapi"
+    assert detect_scheme([("x-ofapi-signature", "x")]) == "ofapi-hex"
     assert detect_scheme([("signature", "x")]) == "onlyfansapi"
     assert detect_scheme([("content-type", "application/json")]) is None
 

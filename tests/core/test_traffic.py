@@ -30,8 +30,11 @@ def test_mix_covers_every_event_type_with_chat_dominating() -> None:
 
 
 def test_data_has_the_fixture_fields() -> None:
-    """Generated data carries every field the type's fixture documents."""
+    """Generated data carries every field the type's fixture has, ids typed as there."""
     fixtures = {e.name: e.data for e in all_events() if e.provider == "eventbus"}
     for event, account, data in _run(3, 2000):
         assert set(fixtures[event]) <= set(data), event
         assert account.isdigit()
+        for key in ("id", "userId", "toUserId", "chatId", "messageId"):
+            if key in data:
+                assert type(data[key]) is type(fixtures[event][key]), (event, key)

@@ -53,7 +53,7 @@ def test_hello_gets_ready_and_emitted_events_arrive() -> None:
             frame = json.loads(await ws.recv())
             assert frame["id"] == answer.json()["ids"][0]
             assert frame["event"] == "tip" and frame["accountId"] == ACCOUNT
-            assert frame["data"]["amount"] == 50 and frame["data"]["userId"] == 562630475
+            assert frame["data"]["amount"] == 50 and frame["data"]["userId"] == "562630475"
     run(body)
 
 
