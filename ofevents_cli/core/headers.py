@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ofevents_cli.core.strictjson import lone_surrogate
+
 Headers = Sequence[tuple[str, str]] | dict[str, str]
 
 
@@ -36,4 +38,6 @@ def parse_header_line(line: str) -> tuple[str, str]:
     name, sep, value = line.partition(":")
     if not sep or not name.strip() or name != name.strip() or " " in name:
         raise ValueError(f"not a 'Name: value' header: {line!r}")
+    if lone_surrogate(line):  # what a command line with bytes that are not UTF-8 decodes to
+        raise ValueError(f"header {line!r} is not text (it holds bytes that are not UTF-8)")
     return name, value.strip()

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ofevents_cli.core.headers import Headers, header_value, index_headers
+from ofevents_cli.core.strictjson import lone_surrogate
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -127,11 +128,14 @@ def scheme_key(scheme: str, secret: str) -> bytes:
             return base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError("a Svix secret is `whsec_` followed by base64") from exc
-    return secret.encode("utf-8")
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the secret is not text (it holds a lone surrogate)") from None
 
 
 def signed_content(scheme: str, body: bytes, msg_id: str | None, timestamp: int | None) -> bytes:
-    """The exact bytes the scheme's HMAC covers."""
+    """The exact bytes the scheme's HMAC covers; ValueError for an id that is not text."""
     if scheme in ("svix", "standard-webhooks"):
         return f"{msg_id}.{timestamp}.".encode() + body
     if scheme == "ofauth-signature":
@@ -194,6 +198,8 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
         found = ((id_name, msg_id), (ts_name, ts_raw), (sig_name, sig_raw))
         raise KeyError(", ".join(name for name, value in found if value is None))
     msg_id = msg_id.strip()
+    if lone_surrogate(msg_id):
+        raise _Malformed(f"{id_name} {msg_id[:40]!r} is not text (it holds a lone surrogate)")
     tokens = tuple([t[3:] for t in sig_raw.split() if t[:3] == "v1," and len(t) > 3])
     if not tokens:
         raise _Malformed(f"{sig_name} has no `v1,<base64>` token")
@@ -245,7 +251,7 @@ def signature_matches(scheme: str, macs: Sequence[bytes], candidates: Sequence[s
         alternates = [base64.b64encode(mac) for mac in macs]
     found = False
     for candidate in candidates:
-        given = candidate.encode()
+        given = candidate.encode("utf-8", "surrogatepass")  # never matches, never raises
         hex_given = given.lower() if scheme == "ofauth-signature" else given
         for encoded in encodings:
             found |= hmac.compare_digest(encoded, hex_given)
@@ -303,7 +309,7 @@ def verify(
     if matched is None:
         return Verdict(scheme, False, Reason.MISMATCH, "signature does not match", content,
                        expected, parts.signatures, parts.timestamp, parts.msg_id, index)
-    if parts.timestamp is not None and abs(now - parts.timestamp) > tolerance:
+    if parts.timestamp is not None and not abs(now - parts.timestamp) <= tolerance:  # NaN too
         skew = now - parts.timestamp
         detail = f"timestamp is {abs(skew):.0f} s {'old' if skew > 0 else 'in the future'}"
         return Verdict(scheme, False, Reason.TIMESTAMP_OUTSIDE_TOLERANCE,
