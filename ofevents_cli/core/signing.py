@@ -108,6 +108,8 @@ class _Malformed(ValueError):
 
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_UNIX = re.compile(r"0|[1-9][0-9]{0,11}")  # unix seconds exactly as signed: ASCII digits
+_OWS = " \t"  # the only spacing HTTP allows around a value (and around its list items)
 
 
 def detect_scheme(headers: Headers, provider: str | None = None) -> str | None:
@@ -178,9 +180,10 @@ def sign(
 
 
 def _parse_timestamp(raw: str) -> int:
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 12:
-        raise _Malformed(f"timestamp {raw[:40]!r} is not unix seconds")
+    """The header's digits are the signed bytes, so nothing else is allowed: no spaces, sign,
+    fraction or leading zero (each would be another text for the same signature)."""
+    if not _UNIX.fullmatch(raw):
+        raise _Malformed(f"timestamp {raw[:40]!r} is not unix seconds (ASCII digits only)")
     return int(raw)
 
 
@@ -194,13 +197,15 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
     index = index_headers(headers)
     id_name, ts_name, sig_name = _SVIX_NAMES[scheme]
     msg_id, ts_raw, sig_raw = index.get(id_name), index.get(ts_name), index.get(sig_name)
-    if msg_id is None or ts_raw is None or sig_raw is None:
+    if not msg_id or not ts_raw or not sig_raw:  # empty is missing, as the official libraries say
         found = ((id_name, msg_id), (ts_name, ts_raw), (sig_name, sig_raw))
-        raise KeyError(", ".join(name for name, value in found if value is None))
-    msg_id = msg_id.strip()
+        raise KeyError(", ".join(name + (" (empty)" if value == "" else "")
+                                 for name, value in found if not value))
     if lone_surrogate(msg_id):
         raise _Malformed(f"{id_name} {msg_id[:40]!r} is not text (it holds a lone surrogate)")
-    tokens = tuple([t[3:] for t in sig_raw.split() if t[:3] == "v1," and len(t) > 3])
+    # the id is signed exactly as received (`msg_1\xa0` is not `msg_1`); tokens are separated
+    # by single spaces, as the official libraries split them
+    tokens = tuple([t[3:] for t in sig_raw.split(" ") if t[:3] == "v1," and len(t) > 3])
     if not tokens:
         raise _Malformed(f"{sig_name} has no `v1,<base64>` token")
     return SignatureParts(msg_id, _parse_timestamp(ts_raw), tokens)
@@ -209,16 +214,16 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
 def _parse_ofauth(value: str) -> SignatureParts:
     fields: dict[str, list[str]] = {}
     for part in value.split(","):
-        key, sep, val = part.strip().partition("=")
+        key, sep, val = part.strip(_OWS).partition("=")
         if sep:
-            fields.setdefault(key.strip(), []).append(val.strip())
+            fields.setdefault(key.strip(_OWS), []).append(val.strip(_OWS))
     if "t" not in fields or "v1" not in fields:
         raise _Malformed("OFAuth-Signature needs `t=<unix>,v1=<signature>`")
     return SignatureParts(None, _parse_timestamp(fields["t"][0]), tuple(fields["v1"]))
 
 
 def _parse_hex(value: str, prefix: str | None) -> SignatureParts:
-    value = value.strip()
+    value = value.strip(_OWS)
     if prefix and value[: len(prefix)].lower() == prefix:
         value = value[len(prefix) :]
     if not _HEX64.fullmatch(value):

@@ -82,6 +82,26 @@ def test_verify_reports_each_hostile_line_and_verifies_the_rest(tmp_path: Path) 
         [("first", True), ("huge-numbers", True), ("last", True)]
 
 
+def test_verify_body_keeps_the_message_id_exactly_as_given(tmp_path: Path) -> None:
+    """verify --body -H 'svix-id: msg_1\\xa0' does not verify msg_1's signature (only spaces
+    and tabs around a value go, as over HTTP); the exact id verifies."""
+    body = tmp_path / "body.json"
+    body.write_bytes(BODY.encode())
+    headers = dict(sign("svix", SECRET, BODY.encode(), msg_id="msg_1", timestamp=TS))
+
+    def run(msg_id: str) -> Any:
+        flags = [f"svix-id: {msg_id}", f"svix-timestamp: {headers['svix-timestamp']}",
+                 f"svix-signature: {headers['svix-signature']}"]
+        return runner.invoke(app, ["verify", "--body", str(body), "--now", str(TS), "--secret",
+                                   SECRET, "--json", *(x for f in flags for x in ("-H", f))])
+    tampered = run("msg_1\xa0")
+    assert tampered.exit_code == 1, tampered.stderr
+    assert json.loads(tampered.stdout)["reason"] == "mismatch"
+    exact = run("msg_1  ")
+    assert exact.exit_code == 0, exact.stdout
+    assert json.loads(exact.stdout)["valid"] is True
+
+
 def test_replay_sends_the_valid_deliveries_and_names_the_hostile_lines(tmp_path: Path) -> None:
     """replay: the valid deliveries reach the target byte for byte; every hostile line is
     reported by number on stderr, none crashes the run."""
