@@ -14,7 +14,7 @@ from typing import Any
 
 from ofevents_cli.core.capture import format_timestamp
 from ofevents_cli.core.catalogue import EventType
-from ofevents_cli.core.strictjson import finite_float, reject_constant
+from ofevents_cli.core.strictjson import finite_float, problem, reject_constant
 from ofevents_cli.errors import InputError
 
 __all__ = [
@@ -102,9 +102,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
         raise InputError(f"--set {text!r} is not PATH=VALUE", "example: --set data.amount=25")
-    try:  # NaN, Infinity and 1e400 would make the payload invalid JSON: they stay strings
+    try:  # NaN, Infinity, 1e400 and absurd nesting have no JSON to send: they stay strings
         value: Any = json.loads(raw, parse_constant=reject_constant, parse_float=finite_float)
     except (ValueError, RecursionError):
+        value = raw
+    if problem(value, surrogates=False) is not None:
         value = raw
     return path.strip(), value
 

@@ -72,8 +72,9 @@ def _key(path: str, key: str) -> str:
     return shown if not path else f"{path}.{shown}"
 
 
-def problem(value: Any, path: str = "") -> str | None:
+def problem(value: Any, path: str = "", *, surrogates: bool = True) -> str | None:
     """The first value no strict JSON reader would accept, as `path: why`, or None.
+    `surrogates=False` lets lone surrogates pass (a body can carry them as escapes).
 
     Walks without recursion, so depth itself cannot raise.
     """
@@ -81,7 +82,7 @@ def problem(value: Any, path: str = "") -> str | None:
     while stack:
         item, where, depth = stack.pop()
         if isinstance(item, str):
-            if lone_surrogate(item):
+            if surrogates and lone_surrogate(item):
                 return (f"{_at(where) or 'value'} holds a lone surrogate ({escaped(item)}), "
                         "which is not a Unicode character")
         elif isinstance(item, float):
@@ -92,7 +93,7 @@ def problem(value: Any, path: str = "") -> str | None:
                 return f"{_at(where) or 'value'} is nested deeper than {MAX_DEPTH} levels"
             if isinstance(item, dict):
                 for key, child in reversed(item.items()):
-                    if isinstance(key, str) and lone_surrogate(key):
+                    if surrogates and isinstance(key, str) and lone_surrogate(key):
                         return (f"a key in {_at(where) or 'the object'} holds a lone surrogate "
                                 f"({escaped(key)}), which is not a Unicode character")
                     stack.append((child, _key(where, str(key)), depth + 1))

@@ -16,7 +16,7 @@ from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
-from ofevents_cli.core.strictjson import OutOfRange, finite_float, reject_constant
+from ofevents_cli.core.strictjson import OutOfRange, finite_float, problem, reject_constant
 from ofevents_cli.errors import ExitCode, InputError
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
@@ -55,6 +55,10 @@ def read_data(source: str | None) -> dict[str, Any] | None:
                          "give a JSON object with the event's data fields") from None
     if not isinstance(value, dict):
         raise InputError(f"--data {source} is not a JSON object", "wrap the fields in { }")
+    found = problem(value, surrogates=False)  # nesting too deep to send
+    if found is not None:
+        raise InputError(f"--data {source}: {found}", "give a JSON object with the event's "
+                         "data fields")
     return value
 
 

@@ -190,9 +190,9 @@ def test_listen_forward_to_delivers_the_valid_events_of_a_hostile_burst() -> Non
 
 
 def test_trigger_refuses_data_with_no_json_and_escapes_a_lone_surrogate(tmp_path: Path) -> None:
-    """trigger --data: 1e999 or NaN (no JSON can carry them) is an input error, exit 2, nothing
-    sent; a lone surrogate the user wrote is sent as its escape, in a body that parses back to
-    the same value; a nested 1e999 in --set stays the text it was."""
+    """trigger --data: 1e999, NaN (no JSON can carry them) or nesting 500 deep is an input
+    error, exit 2, nothing sent; a lone surrogate the user wrote is sent as its escape, in a
+    body that parses back to the same value; a nested 1e999 in --set stays the text it was."""
     def data(text: str) -> str:
         path = tmp_path / "data.json"
         path.write_text(text, encoding="utf-8")
@@ -206,6 +206,9 @@ def test_trigger_refuses_data_with_no_json_and_escapes_a_lone_surrogate(tmp_path
                                       "-s", "k", "--data", data(text)])
             assert bad.exit_code == 2, bad.stderr
             assert f"is not readable JSON ({why})" in bad.stderr
+        deep = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
+                                   "--data", data('{"a":' * 500 + "1" + "}" * 500)])
+        assert deep.exit_code == 2 and "nested deeper than 64 levels" in deep.stderr
         assert receiver.requests == []
         sent = runner.invoke(app, ["trigger", "tip.received", "--to", receiver.url, "-s", "k",
                                    "--data", data('{"message": "hi \\ud800"}'),
