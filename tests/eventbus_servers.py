@@ -58,3 +58,27 @@ async def scripted(script: Script) -> Any:
     async with serve(script, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         yield f"ws://127.0.0.1:{port}/v1/events"
+
+
+@contextlib.contextmanager
+def scripted_thread(script: Script) -> Iterator[str]:
+    """`scripted` in its own thread and loop, for CLI tests (the runner blocks the caller)."""
+    loop = asyncio.new_event_loop()
+    urls: list[str] = []
+    started, stop = threading.Event(), asyncio.Event()
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            urls.append(url)
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    assert started.wait(10), "scripted server did not start"
+    try:
+        yield urls[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()

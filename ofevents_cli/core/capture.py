@@ -9,10 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from ofevents_cli.core.strictjson import escaped, lone_surrogate, problem, suspect
 
 __all__ = [
     "Capture",
@@ -135,10 +138,22 @@ def _headers(raw: Any) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
+def _no_surrogates(headers: tuple[tuple[str, str], ...]) -> None:
+    for name, value in headers:
+        if lone_surrogate(name) or lone_surrogate(value):
+            bad = value if lone_surrogate(value) else name
+            raise ValueError(f"header {escaped(name)!r} holds a lone surrogate ({escaped(bad)}): "
+                             "not text any request carried")
+
+
 def _body(record: dict[str, Any]) -> bytes:
     text = record.get("body")
     if type(text) is str:
-        return text.encode("utf-8")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"`body` holds a lone surrogate ({escaped(text)}), so it is no "
+                             "UTF-8 body: bytes that are not UTF-8 go in `body_base64`") from None
     b64 = record.get("body_base64")
     if isinstance(b64, str):
         try:
@@ -148,44 +163,69 @@ def _body(record: dict[str, Any]) -> bytes:
     raise ValueError("no `body` or `body_base64`")
 
 
+def _ms(value: Any) -> float:
+    """A duration, 0.0 when it is none (not a number, or one out of a float's range)."""
+    try:
+        ms = float(value) if isinstance(value, (int, float)) else 0.0
+    except OverflowError:
+        return 0.0
+    return ms if math.isfinite(ms) else 0.0
+
+
+def _label(value: Any) -> str | None:
+    return value if isinstance(value, str) and not lone_surrogate(value) else None
+
+
 def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVerification | None]:
+    """The optional records, each dropped (None) when malformed, like an absent one."""
     response = verification = None
     if "response" not in record and "verification" not in record:
         return None, None
     resp = record.get("response")
     if isinstance(resp, dict) and isinstance(resp.get("status"), int):
-        ms = resp.get("ms")
-        response = CaptureResponse(resp["status"], ms if isinstance(ms, (int, float)) else 0.0)
+        response = CaptureResponse(resp["status"], _ms(resp.get("ms")))
     ver = record.get("verification")
     if isinstance(ver, dict) and isinstance(ver.get("valid"), bool):
-        verification = CaptureVerification(ver.get("scheme"), ver["valid"], ver.get("reason"))
+        verification = CaptureVerification(_label(ver.get("scheme")), ver["valid"],
+                                           _label(ver.get("reason")))
     return response, verification
 
 
 def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
     """One line -> a Capture, or a CaptureProblem saying what is wrong with it."""
     try:
-        record = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+        text = text.decode("utf-8") if isinstance(text, bytes) else text
+        record = json.loads(text)
     except json.JSONDecodeError as exc:
         return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")
     except UnicodeDecodeError:
         return CaptureProblem(line, "not valid UTF-8")
-    except (ValueError, RecursionError) as exc:  # huge integers, absurd nesting
-        return CaptureProblem(line, f"not readable JSON ({type(exc).__name__})")
+    except RecursionError:
+        return CaptureProblem(line, "not readable JSON (nested too deeply)")
+    except ValueError:  # Python reads at most 4300 digits of an integer
+        return CaptureProblem(line, "not readable JSON (a number with too many digits)")
     if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
+    strict = suspect(text, nesting=False)  # a `\u` escape: look for lone surrogates
+    ident, method, path, remote = (record.get("id"), record.get("method"), record.get("path"),
+                                   record.get("remote"))
     try:
         headers = _headers(record.get("headers"))
         body = _body(record)
         received_at = record.get("received_at")
         if type(received_at) is not str:
             raise ValueError("no `received_at` timestamp")
+        if strict:
+            _no_surrogates(headers)
+            found = problem({"id": ident, "method": method, "path": path,
+                             "received_at": received_at})
+            if found is not None:
+                raise ValueError(found)
+            remote = _label(remote)
         epoch = parse_timestamp(received_at)
     except ValueError as exc:
         return CaptureProblem(line, str(exc))
     response, verification = _optional(record)
-    ident, method, path, remote = (record.get("id"), record.get("method"), record.get("path"),
-                                   record.get("remote"))
     return Capture(
         ident if type(ident) is str and ident else f"line-{line}",
         received_at,

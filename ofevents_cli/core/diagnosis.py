@@ -21,6 +21,7 @@ from ofevents_cli.core.signing import (
     signature_matches,
     signed_content,
 )
+from ofevents_cli.core.strictjson import lone_surrogate
 
 __all__ = ["Cause", "diagnose"]
 
@@ -41,7 +42,7 @@ Variant = tuple[str, str, bytes, str]  # cause name, what was tried, bytes, advi
 def _json_variants(body: bytes) -> Iterator[Variant]:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return
     forms: tuple[tuple[str, Callable[[object], str]], ...] = (
         ("compact", lambda v: json.dumps(v, separators=(",", ":"), ensure_ascii=False)),
@@ -52,7 +53,10 @@ def _json_variants(body: bytes) -> Iterator[Variant]:
     )
     seen = {body}
     for label, render in forms:
-        candidate = render(value).encode("utf-8")
+        try:  # a lone surrogate cannot be UTF-8, so no sender re-encoded to it; nor deep nesting
+            candidate = render(value).encode("utf-8")
+        except (ValueError, RecursionError):
+            continue
         if candidate not in seen:
             seen.add(candidate)
             yield "body_reserialised", f"body re-serialised as {label} JSON", candidate, (
@@ -74,6 +78,8 @@ def _body_variants(body: bytes) -> Iterator[Variant]:
 
 
 def _key_variants(scheme: str, secret: str) -> Iterator[Variant]:
+    if lone_surrogate(secret):  # not text: no encoding of it to try
+        return
     bare = secret.removeprefix("whsec_")
     if scheme in ("svix", "standard-webhooks"):
         whole = "whole `whsec_…` string" if bare != secret else "secret as text, not base64"

@@ -3,7 +3,10 @@
 Pure: text in, frame values out, and back. Every wire detail (op names, field names, close
 codes, limits) lives here, so an adapter for another wire format is a change to this module
 only. Decoding never raises: a frame that cannot be understood comes back as `Malformed`, an
-op this side does not know as `Unknown`, and unknown fields are ignored.
+op this side does not know as `Unknown`, and unknown fields are ignored. Frames are strict
+JSON: a lone surrogate (`"\\ud800"`), a number out of range (`1e999`) or nesting deeper than
+`strictjson.MAX_DEPTH` makes one `Malformed`, with the field that did, so every value decoded
+can be printed and encoded again.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from ofevents_cli.core import strictjson
 
 __all__ = [
     "CLOSE_BAD_CREDENTIALS",
@@ -220,10 +225,6 @@ def _optional(obj: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def _hello(o: Mapping[str, Any]) -> Hello:
     resume = o.get("resume")
     if resume is not None and not isinstance(resume, str):
@@ -269,7 +270,27 @@ _SERVER_OPS: dict[str, Callable[[Mapping[str, Any]], ServerFrame]] = {
 
 
 # built once: json.loads with a keyword builds a new decoder for every frame
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_DECODER = json.JSONDecoder(parse_constant=strictjson.reject_constant,
+                            parse_float=strictjson.finite_float)
+_LENIENT = json.JSONDecoder()  # only to say where the number the strict one refused is
+
+
+def _who(obj: Any) -> str:
+    """`event evt_1` (the op and id of a refused frame, when they are plain text), for reasons."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("op"), str):
+        return "frame"
+    op, ident = obj["op"], obj.get("id")
+    who = strictjson.escaped(op, 20)
+    return f"{who} {strictjson.escaped(ident)}" if isinstance(ident, str) else who
+
+
+def _out_of_range(text: str, why: str) -> Malformed:
+    try:
+        obj = _LENIENT.decode(text)
+    except (ValueError, RecursionError):
+        obj = None
+    found = strictjson.problem(obj) if isinstance(obj, dict) else None
+    return Malformed(f"{_who(obj)}: {found or why}")
 
 
 def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], Any]]) -> Any:
@@ -277,6 +298,8 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
         return Malformed("binary frame (the protocol uses text frames only)")
     try:
         obj = _DECODER.decode(text)
+    except strictjson.OutOfRange as exc:
+        return _out_of_range(text, str(exc))
     except json.JSONDecodeError as exc:
         return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
     except ValueError as exc:
@@ -285,6 +308,10 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
         return Malformed("JSON nested too deeply")
     if not isinstance(obj, dict):
         return Malformed("not a JSON object")
+    if strictjson.suspect(text):  # a lone surrogate or deep nesting: not strict JSON
+        found = strictjson.problem(obj)
+        if found is not None:
+            return Malformed(f"{_who(obj)}: {found}")
     op = obj.get("op")
     if not isinstance(op, str):
         return Malformed("no 'op' field")
@@ -343,8 +370,13 @@ def _wire(frame: ClientFrame | ServerFrame) -> dict[str, Any]:
 
 
 def encode(frame: ClientFrame | ServerFrame) -> str:
-    """One frame as the text of one WebSocket message; ValueError for NaN or Infinity."""
-    return json.dumps(_wire(frame), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """One frame as the text of one WebSocket message (UTF-8 on the wire); ValueError for NaN,
+    Infinity or a lone surrogate, which the receiving side would refuse."""
+    wire = _wire(frame)
+    text = json.dumps(wire, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if strictjson.lone_surrogate(text):
+        raise ValueError(strictjson.problem(wire) or "a lone surrogate is not text")
+    return text
 
 
 def matches(event: str, account_id: str, subscribe: Sequence[str],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from typing import Any
 
 from ofevents_cli.core.capture import format_timestamp
 from ofevents_cli.core.catalogue import EventType
+from ofevents_cli.core.strictjson import finite_float, problem, reject_constant
 from ofevents_cli.errors import InputError
 
 __all__ = [
@@ -38,7 +38,7 @@ CREATOR_ID = "crt_9f4c2b7e1a"
 ACCOUNT_ID = "acct_5d3f7a9b1c2e"
 EVENTBUS_ACCOUNT = "384751629"
 
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[([0-9]{1,9})\]")
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,14 @@ def build_payload(
 
 
 def encode(payload: Any) -> bytes:
-    """Compact UTF-8 JSON, as providers send it."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON, as providers send it; ValueError for NaN or Infinity (no JSON has
+    them). A lone surrogate (only a `\\ud800` escape in the user's JSON makes one) cannot be
+    UTF-8, so then the whole body is ASCII with escapes: the same JSON value."""
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("ascii")
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -96,17 +102,13 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     path, sep, raw = text.partition("=")
     if not sep or not path.strip():
         raise InputError(f"--set {text!r} is not PATH=VALUE", "example: --set data.amount=25")
-    try:  # NaN and Infinity would make the payload invalid JSON: they stay strings
-        value: Any = json.loads(raw, parse_constant=_reject)
+    try:  # NaN, Infinity, 1e400 and absurd nesting have no JSON to send: they stay strings
+        value: Any = json.loads(raw, parse_constant=reject_constant, parse_float=finite_float)
     except (ValueError, RecursionError):
         value = raw
-    if isinstance(value, float) and not math.isfinite(value):  # 1e400
+    if problem(value, surrogates=False) is not None:
         value = raw
     return path.strip(), value
-
-
-def _reject(name: str) -> Any:
-    raise ValueError(name)
 
 
 def _segments(path: str) -> list[str | int]:

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from ofevents_cli.core.headers import Headers, header_value, index_headers
+from ofevents_cli.core.strictjson import lone_surrogate
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -121,6 +122,8 @@ class _Malformed(ValueError):
 
 
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
+_UNIX = re.compile(r"0|[1-9][0-9]{0,11}")  # unix seconds exactly as signed: ASCII digits
+_OWS = " \t"  # the only spacing HTTP allows around a value (and around its list items)
 
 
 def detect_scheme(headers: Headers, provider: str | None = None) -> str | None:
@@ -149,11 +152,14 @@ def scheme_key(scheme: str, secret: str) -> bytes:
             return base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError) as exc:
             raise ValueError("a Svix secret is `whsec_` followed by base64") from exc
-    return secret.encode("utf-8")
+    try:
+        return secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the secret is not text (it holds a lone surrogate)") from None
 
 
 def signed_content(scheme: str, body: bytes, msg_id: str | None, timestamp: int | None) -> bytes:
-    """The exact bytes the scheme's HMAC covers."""
+    """The exact bytes the scheme's HMAC covers; ValueError for an id that is not text."""
     if scheme in ("svix", "standard-webhooks"):
         return f"{msg_id}.{timestamp}.".encode() + body
     if scheme == "ofauth-signature":
@@ -196,9 +202,10 @@ def sign(
 
 
 def _parse_timestamp(raw: str) -> int:
-    raw = raw.strip()
-    if not raw.isdigit() or len(raw) > 12:
-        raise _Malformed(f"timestamp {raw[:40]!r} is not unix seconds")
+    """The header's digits are the signed bytes, so nothing else is allowed: no spaces, sign,
+    fraction or leading zero (each would be another text for the same signature)."""
+    if not _UNIX.fullmatch(raw):
+        raise _Malformed(f"timestamp {raw[:40]!r} is not unix seconds (ASCII digits only)")
     return int(raw)
 
 
@@ -212,11 +219,15 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
     index = index_headers(headers)
     id_name, ts_name, sig_name = _SVIX_NAMES[scheme]
     msg_id, ts_raw, sig_raw = index.get(id_name), index.get(ts_name), index.get(sig_name)
-    if msg_id is None or ts_raw is None or sig_raw is None:
+    if not msg_id or not ts_raw or not sig_raw:  # empty is missing, as the official libraries say
         found = ((id_name, msg_id), (ts_name, ts_raw), (sig_name, sig_raw))
-        raise KeyError(", ".join(name for name, value in found if value is None))
-    msg_id = msg_id.strip()
-    tokens = tuple([t[3:] for t in sig_raw.split() if t[:3] == "v1," and len(t) > 3])
+        raise KeyError(", ".join(name + (" (empty)" if value == "" else "")
+                                 for name, value in found if not value))
+    if lone_surrogate(msg_id):
+        raise _Malformed(f"{id_name} {msg_id[:40]!r} is not text (it holds a lone surrogate)")
+    # the id is signed exactly as received (`msg_1\xa0` is not `msg_1`); tokens are separated
+    # by single spaces, as the official libraries split them
+    tokens = tuple([t[3:] for t in sig_raw.split(" ") if t[:3] == "v1," and len(t) > 3])
     if not tokens:
         raise _Malformed(f"{sig_name} has no `v1,<base64>` token")
     return SignatureParts(msg_id, _parse_timestamp(ts_raw), tokens)
@@ -225,16 +236,16 @@ def _parse_svix(headers: Headers, scheme: str) -> SignatureParts:
 def _parse_ofauth(value: str) -> SignatureParts:
     fields: dict[str, list[str]] = {}
     for part in value.split(","):
-        key, sep, val = part.strip().partition("=")
+        key, sep, val = part.strip(_OWS).partition("=")
         if sep:
-            fields.setdefault(key.strip(), []).append(val.strip())
+            fields.setdefault(key.strip(_OWS), []).append(val.strip(_OWS))
     if "t" not in fields or "v1" not in fields:
         raise _Malformed("OFAuth-Signature needs `t=<unix>,v1=<signature>`")
     return SignatureParts(None, _parse_timestamp(fields["t"][0]), tuple(fields["v1"]))
 
 
 def _parse_hex(value: str, prefix: str | None) -> SignatureParts:
-    value = value.strip()
+    value = value.strip(_OWS)
     if prefix and value[: len(prefix)].lower() == prefix:
         value = value[len(prefix) :]
     if not _HEX64.fullmatch(value):
@@ -267,7 +278,7 @@ def signature_matches(scheme: str, macs: Sequence[bytes], candidates: Sequence[s
         alternates = [base64.b64encode(mac) for mac in macs]
     found = False
     for candidate in candidates:
-        given = candidate.encode()
+        given = candidate.encode("utf-8", "surrogatepass")  # never matches, never raises
         hex_given = given.lower() if scheme == "ofauth-signature" else given
         for encoded in encodings:
             found |= hmac.compare_digest(encoded, hex_given)
@@ -327,7 +338,7 @@ def verify(
     if matched is None:
         return Verdict(scheme, False, Reason.MISMATCH, "signature does not match", content,
                        expected, parts.signatures, parts.timestamp, parts.msg_id, index)
-    if parts.timestamp is not None and abs(now - parts.timestamp) > tolerance:
+    if parts.timestamp is not None and not abs(now - parts.timestamp) <= tolerance:  # NaN too
         skew = now - parts.timestamp
         detail = f"timestamp is {abs(skew):.0f} s {'old' if skew > 0 else 'in the future'}"
         return Verdict(scheme, False, Reason.TIMESTAMP_OUTSIDE_TOLERANCE,

@@ -6,11 +6,12 @@ import html
 import re
 
 _TAGS = re.compile(r"<[^>]*>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def escape_control(text: str) -> str:
-    """Replace control and bidi characters by visible escapes, so text cannot drive the terminal."""
+    """Replace control and bidi characters by visible escapes, so text cannot drive the terminal;
+    a lone surrogate too, which no terminal can be sent."""
     return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1] if ord(m.group(0)) < 0x100
                         else f"\\u{ord(m.group(0)):04x}", text)
 
@@ -28,7 +29,10 @@ def shorten(text: str, width: int = 60) -> str:
 def money(amount: object, currency: str = "$") -> str:
     """25 -> `$25.00`; anything not a number is shown short and with control chars escaped."""
     if isinstance(amount, (int, float)) and not isinstance(amount, bool):
-        return f"{currency}{amount:,.2f}"
+        try:
+            return f"{currency}{amount:,.2f}"
+        except OverflowError:  # an integer too large for a float: JSON allows it
+            return shorten(f"{currency}{amount:,}", 20)
     return escape_control(shorten(str(amount), 20))
 
 

@@ -16,6 +16,7 @@ from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
+from ofevents_cli.core.strictjson import OutOfRange, finite_float, problem, reject_constant
 from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import ExitCode, InputError
 from ofevents_cli.shells.capture_file import CaptureFile
@@ -43,16 +44,22 @@ def read_data(source: str | None) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise InputError(f"cannot read --data {source}: {reason}", "check the path") from None
-    try:
-        value = json.loads(text)
+    try:  # NaN, Infinity and 1e999 (infinity) have no JSON to send them as
+        value = json.loads(text, parse_constant=reject_constant, parse_float=finite_float)
     except json.JSONDecodeError as exc:
         raise InputError(f"--data {source} is not JSON ({exc.msg}, line {exc.lineno})",
                          "give a JSON object with the event's data fields") from None
-    except (ValueError, RecursionError):
-        raise InputError(f"--data {source} is not readable JSON (too large or too deep)",
+    except (ValueError, RecursionError) as exc:  # NaN, 1e999, 5000 digits, absurd nesting
+        what = ("nested too deeply" if isinstance(exc, RecursionError)
+                else str(exc) if isinstance(exc, OutOfRange) else str(exc).split(";")[0])
+        raise InputError(f"--data {source} is not readable JSON ({what})",
                          "give a JSON object with the event's data fields") from None
     if not isinstance(value, dict):
         raise InputError(f"--data {source} is not a JSON object", "wrap the fields in { }")
+    found = problem(value, surrogates=False)  # nesting too deep to send
+    if found is not None:
+        raise InputError(f"--data {source}: {found}", "give a JSON object with the event's "
+                         "data fields")
     return value
 
 

@@ -237,11 +237,84 @@ def test_an_unusable_secret_does_not_spoil_rotation() -> None:
     assert verdict.valid and verdict.secret == 1
 
 
-def test_header_value_spacing_and_case_are_tolerated() -> None:
-    """Spaces around svix-id and upper-case hex in OFAuth-Signature still verify."""
-    headers = [("svix-id", f" {SVIX_ID} "), ("svix-timestamp", f" {SVIX_TS}"),
-               ("svix-signature", f"  {SVIX_SIG}  ")]
+def test_spacing_between_signature_tokens_and_hex_case_are_tolerated() -> None:
+    """Extra spaces between `v1,` tokens, and upper-case hex in OFAuth-Signature, still verify."""
+    headers = [("svix-id", SVIX_ID), ("svix-timestamp", str(SVIX_TS)),
+               ("svix-signature", f"  v1,bm90IHRoaXMgb25l  {SVIX_SIG}  ")]
     assert verify(SVIX_BODY, headers, [SVIX_SECRET], now=SVIX_TS).valid
     [(name, value)] = sign("ofauth-signature", "sec", b"{}", msg_id="x", timestamp=1000)
     assert verify(b"{}", [(name, value.upper().replace("T=", "t=").replace("V1=", "v1="))],
                   ["sec"], now=1000).valid
+
+
+# --- the message id, timestamp and signature header exactly as received (issue 7, item 6) ----
+
+
+def _both_official(headers: dict[str, str]) -> list[bool]:
+    """Whether svix and standardwebhooks accept a Svix delivery of SVIX_BODY (webhook-* names
+    for the second)."""
+    std = {k.replace("svix-", "webhook-"): v for k, v in headers.items()}
+    verdicts = []
+    for library, names in ((SvixWebhook(SVIX_SECRET), headers),
+                           (StandardWebhook(SVIX_SECRET), std)):
+        try:
+            library.verify(SVIX_BODY, names)
+        except Exception:  # the libraries raise ValueError too, not only their own error
+            verdicts.append(False)
+        else:
+            verdicts.append(True)
+    return verdicts
+
+
+@pytest.mark.parametrize("msg_id", [f"{SVIX_ID}\xa0", f" {SVIX_ID}", f"{SVIX_ID} ",
+                                    f"{SVIX_ID}\t", f"\u2003{SVIX_ID}", f"{SVIX_ID}\x1c",
+                                    f"{SVIX_ID}\u200b", f"{SVIX_ID}\n"])
+def test_message_id_is_signed_exactly_as_received(msg_id: str) -> None:
+    """`msg_1\xa0` fails against `msg_1`'s signature, as svix and standardwebhooks say, and
+    verifies (with that exact id) when that exact id was signed."""
+    now = int(time.time())
+    signed = dict(sign("svix", SVIX_SECRET, SVIX_BODY, msg_id=SVIX_ID, timestamp=now))
+    tampered = {**signed, "svix-id": msg_id}
+    assert _both_official(tampered) == [False, False]
+    verdict = verify(SVIX_BODY, list(tampered.items()), [SVIX_SECRET], now=now)
+    assert not verdict.valid and verdict.reason is Reason.MISMATCH
+    exact = dict(sign("svix", SVIX_SECRET, SVIX_BODY, msg_id=msg_id, timestamp=now))
+    assert _both_official(exact) == [True, True]
+    verdict = verify(SVIX_BODY, list(exact.items()), [SVIX_SECRET], now=now)
+    assert verdict.valid and verdict.msg_id == msg_id
+
+
+def test_an_empty_header_is_missing_as_in_the_official_libraries() -> None:
+    """An empty svix-id (or timestamp, or signature) is missing_header; the libraries agree."""
+    now = int(time.time())
+    signed = dict(sign("svix", SVIX_SECRET, SVIX_BODY, msg_id="", timestamp=now))
+    assert _both_official(signed) == [False, False]
+    verdict = verify(SVIX_BODY, list(signed.items()), [SVIX_SECRET], now=now)
+    assert verdict.reason is Reason.MISSING_HEADER and "svix-id (empty)" in verdict.detail
+
+
+@pytest.mark.parametrize("stamp", ["{ts} ", " {ts}", "{ts}\xa0", "+{ts}", "{ts}.0", "0{ts}",
+                                   "{ts}\n", "\u0661{ts}"])
+def test_a_timestamp_is_its_signed_digits_and_nothing_else(stamp: str) -> None:
+    """A timestamp with spacing, a sign, a fraction or a leading zero is malformed_header: the
+    HMAC covers the digits, so other text for them is refused (stricter than the libraries'
+    float(), never more lenient)."""
+    now = int(time.time())
+    signed = dict(sign("svix", SVIX_SECRET, SVIX_BODY, msg_id=SVIX_ID, timestamp=now))
+    headers = {**signed, "svix-timestamp": stamp.format(ts=now)}
+    verdict = verify(SVIX_BODY, list(headers.items()), [SVIX_SECRET], now=now)
+    assert not verdict.valid and verdict.reason is Reason.MALFORMED_HEADER
+
+
+def test_signature_tokens_are_split_on_spaces_as_the_libraries_do() -> None:
+    """Key rotation (`v1,a v1,b`) verifies in all three; tokens joined by a non-breaking space
+    or a tab are one token, so the signature inside does not match, in all three."""
+    now = int(time.time())
+    signed = dict(sign("svix", SVIX_SECRET, SVIX_BODY, msg_id=SVIX_ID, timestamp=now))
+    other = "v1," + base64.b64encode(b"x" * 32).decode()
+    for joined, valid in ((f"{other} {signed['svix-signature']}", True),
+                          (f"{other}\xa0{signed['svix-signature']}", False),
+                          (f"{other}\t{signed['svix-signature']}", False)):
+        headers = {**signed, "svix-signature": joined}
+        assert _both_official(headers) == [valid, valid]
+        assert verify(SVIX_BODY, list(headers.items()), [SVIX_SECRET], now=now).valid is valid
