@@ -46,16 +46,17 @@ def list_keys(
     ] = False,
 ) -> None:
     """List the keys set in the config file, secrets masked."""
-    from ofevents_cli.core.config_table import KNOWN_KEYS, is_secret, leaves
+    from ofevents_cli.core.config_table import is_secret, known_keys, leaves
     from ofevents_cli.render.output import emit_json, say
     from ofevents_cli.shells.config import config_file, load_config
 
     values: dict[str, Any] = dict(leaves(load_config()))
-    keys = sorted(set(values) | set(KNOWN_KEYS)) if all_known else sorted(values)
+    known_table = known_keys()
+    keys = sorted(set(values) | set(known_table)) if all_known else sorted(values)
     if not keys and not json_lines:
         say(f"no keys set in {config_file()}; the known ones: ofevents config list --all")
     for key in keys:
-        known = KNOWN_KEYS.get(key)
+        known = known_table.get(key)
         shown = _shown(key, values[key]) if key in values else None
         if json_lines:
             emit_json({"key": key, "value": shown, "secret": is_secret(key),
@@ -97,7 +98,7 @@ def set_(
     """Set a key in the config file (created if missing, owner-only permissions)."""
     import sys
 
-    from ofevents_cli.core.config_table import KNOWN_KEYS, set_key, split_key
+    from ofevents_cli.core.config_table import known_keys, set_key, split_key
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.output import say
     from ofevents_cli.shells.config import load_document, save_config
@@ -118,10 +119,11 @@ def set_(
         raise InputError("the value is not UTF-8 text",
                          f"check the value, or pipe it: ofevents config set {key} -") from None
     split_key(key)
-    if key not in KNOWN_KEYS:  # a typo would be written, then silently never read
+    known = known_keys()
+    if key not in known:  # a typo would be written, then silently never read
         import difflib
 
-        close = difflib.get_close_matches(key, list(KNOWN_KEYS), n=1)
+        close = difflib.get_close_matches(key, list(known), n=1)
         raise InputError(f"unknown config key {key!r}: no command reads it",
                          (f"did you mean {close[0]}? " if close else "")
                          + "list the keys with `ofevents config list --all`")

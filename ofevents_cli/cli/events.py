@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import complete_event, complete_provider, provider_names
 
 app = typer.Typer(
     help="The event catalogue: every event type ofevents can trigger, per provider.",
@@ -15,19 +16,6 @@ app = typer.Typer(
 )
 
 
-def _complete_provider(incomplete: str) -> list[str]:
-    from ofevents_cli.core.catalogue import PROVIDERS
-
-    return [p for p in PROVIDERS if p.startswith(incomplete)]
-
-
-def _complete_event(incomplete: str) -> list[str]:
-    from ofevents_cli.core.catalogue import all_events
-
-    return sorted({e.name for e in all_events() if e.name.startswith(incomplete)})
-
-
-_PROVIDER_NAMES = "ofapi, onlyfansapi, ofauth or eventbus"
 
 
 @app.callback()
@@ -36,8 +24,8 @@ def events(
     ctx: typer.Context,
     provider: Annotated[
         str | None,
-        typer.Option("--provider", "-p", help=f"Only this provider's events: {_PROVIDER_NAMES}.",
-                     autocompletion=_complete_provider),
+        typer.Option("--provider", "-p", help=f"Only this provider's events: {provider_names()}.",
+                     autocompletion=complete_provider),
     ] = None,
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per event on stdout.")
@@ -80,11 +68,11 @@ def events(
 @guarded
 def show(
     name: Annotated[str, typer.Argument(help="The event name, e.g. tip.received.",
-                                        autocompletion=_complete_event)],
+                                        autocompletion=complete_event)],
     provider: Annotated[
         str | None,
         typer.Option("--provider", "-p", help="The provider, when several have an event of "
-                     f"that name: {_PROVIDER_NAMES}.", autocompletion=_complete_provider),
+                     f"that name: {provider_names()}.", autocompletion=complete_provider),
     ] = None,
     envelope: Annotated[
         str | None,

@@ -7,7 +7,12 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.options import finite
+from ofevents_cli.cli.options import (
+    complete_webhook_provider,
+    finite,
+    provider_names,
+    webhook_provider,
+)
 
 
 @guarded
@@ -24,7 +29,8 @@ def forward(
         typer.Option("--secret", "-s", help="Webhook secret to check signatures (repeatable; "
                      "default: the providers' env vars).", show_default=False),
     ] = None,
-    provider: Annotated[str, typer.Option(help="auto, ofapi, onlyfansapi or ofauth.")] = "auto",
+    provider: Annotated[str, typer.Option(help=f"{provider_names('webhook', auto=True)}.",
+                                          autocompletion=complete_webhook_provider)] = "auto",
     capture: Annotated[
         str | None,
         typer.Option(help="Capture file to append to (default: "
@@ -77,15 +83,12 @@ def forward(
 
     if tunnel not in ("ngrok", "none"):
         raise InputError(f"unknown --tunnel {tunnel!r}", "use --tunnel ngrok or --tunnel none")
-    if provider not in ("auto", "ofapi", "onlyfansapi", "ofauth"):
-        raise InputError(f"unknown --provider {provider!r}",
-                         "use auto, ofapi, onlyfansapi or ofauth")
     if path and not path.startswith("/"):
         path = "/" + path
     if any(not s.strip() for s in secret or ()):
         raise InputError("--secret is empty", "pass the webhook secret, or leave --secret out "
                          "to use the provider's *_WEBHOOK_SECRET")
-    chosen = None if provider == "auto" else provider
+    chosen = webhook_provider(provider)
     secrets = tuple(secrets_for(secret, chosen))
     if reject_invalid and not secrets:
         raise InputError("--reject-invalid needs --secret or a *_WEBHOOK_SECRET",

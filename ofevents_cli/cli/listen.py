@@ -39,6 +39,7 @@ def listen(
     import os
     import sys
 
+    from ofevents_cli.core import providers as registry
     from ofevents_cli.core.catalogue import find
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
@@ -64,7 +65,7 @@ def listen(
         from ofevents_cli.core.targets import parse_target
 
         known = ([secret] if secret else config.secrets_for(None, provider)
-                 if provider in config.SECRET_ENV else [])
+                 if registry.provider(provider).secret_env else [])
         forward = forwarder.ForwardSettings(parse_target(forward_to, flag="--forward-to"),
                                             known[0] if known else session_secret(), provider)
         forwarder.check(forward)

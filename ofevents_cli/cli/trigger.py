@@ -7,16 +7,18 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import complete_event, complete_provider, provider_names
 
 
 @guarded
 def trigger(
     event: Annotated[str, typer.Argument(help="Event type, e.g. tip.received (see `ofevents "
-                                         "events`).", show_default=False)],
+                                         "events`).", show_default=False,
+                                         autocompletion=complete_event)],
     provider: Annotated[
         str | None,
-        typer.Option(help="ofapi, onlyfansapi, ofauth or eventbus (default: the one that has "
-                     "EVENT).", show_default=False),
+        typer.Option(help=f"{provider_names()} (default: the one that has EVENT).",
+                     show_default=False, autocompletion=complete_provider),
     ] = None,
     to: Annotated[
         str | None,

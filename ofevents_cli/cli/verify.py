@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.options import complete_webhook_provider, provider_names, webhook_provider
 
 
 @guarded
@@ -22,7 +23,8 @@ def verify(
                      "match). Default: the provider's env var.", show_default=False),
     ] = None,
     provider: Annotated[
-        str, typer.Option(help="auto, ofapi, onlyfansapi or ofauth: whose scheme to expect.")
+        str, typer.Option(help=f"{provider_names('webhook', auto=True)}: whose scheme to "
+                          "expect.", autocompletion=complete_webhook_provider)
     ] = "auto",
     tolerance: Annotated[
         int, typer.Option(help="Seconds a signed timestamp may be off, past or future.", min=0)
@@ -60,15 +62,12 @@ def verify(
         moment,
     )
 
-    if provider not in ("auto", "ofapi", "onlyfansapi", "ofauth"):
-        raise InputError(f"unknown provider {provider!r} for verify",
-                         "use --provider auto, ofapi, onlyfansapi or ofauth")
     if body is not None and captures:
         raise InputError("give capture files or --body, not both",
                          "verify one raw delivery with --body FILE --header 'Name: value'")
     if header and body is None:
         raise InputError("--header goes with --body", "add --body FILE (- for stdin)")
-    chosen = None if provider == "auto" else provider
+    chosen = webhook_provider(provider)
     keys = Keyring.load(secret, chosen)
     settings = Settings(chosen, tolerance, moment(now), explain)
     if body is not None:

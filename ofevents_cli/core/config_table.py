@@ -10,10 +10,19 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.errors import InputError
 
-__all__ = ["KNOWN_KEYS", "KnownKey", "get_key", "is_secret", "leaves", "set_key", "split_key",
-           "unset_key"]
+__all__ = [
+    "KnownKey",
+    "get_key",
+    "is_secret",
+    "known_keys",
+    "leaves",
+    "set_key",
+    "split_key",
+    "unset_key",
+]
 
 
 @dataclass(frozen=True)
@@ -25,17 +34,24 @@ class KnownKey:
     help: str
 
 
-KNOWN_KEYS: dict[str, KnownKey] = {
-    "secrets.ofapi": KnownKey("OFAPI_WEBHOOK_SECRET", True, "ofapi webhook signing secret"),
-    "secrets.onlyfansapi": KnownKey("ONLYFANSAPI_WEBHOOK_SECRET", True,
-                                    "onlyfansapi webhook signing secret"),
-    "secrets.ofauth": KnownKey("OFAUTH_WEBHOOK_SECRET", True,
-                               "ofauth webhook secret (whsec_…)"),
+# the keys that are not a provider's secret (those come from the registry)
+_SETTINGS: dict[str, KnownKey] = {
     "eventbus.url": KnownKey("OFEVENTS_EVENTBUS_URL", False, "EventBus WebSocket URL for listen"),
     "eventbus.api_key": KnownKey("BFL_API_KEY", True, "EventBus API key"),
     "eventbus.ws_token": KnownKey("BFL_WS_TOKEN", True, "EventBus WebSocket token"),
     "ngrok.authtoken": KnownKey("NGROK_AUTHTOKEN", True, "ngrok authtoken for forward"),
 }
+
+
+def known_keys() -> dict[str, KnownKey]:
+    """Every key some command reads: each provider's secret (from the registry), then the
+    other settings."""
+    keys = {p.config_key: KnownKey(p.secret_env, True, f"{p.name} webhook signing secret"
+                                   + (f" ({registry.scheme(p.schemes[0]).secret_form})"
+                                      if p.schemes else ""))
+            for p in registry.providers() if p.config_key and p.secret_env}
+    return {**keys, **_SETTINGS}
+
 
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 _SECRET_WORDS = ("secret", "token", "key", "password")
@@ -43,7 +59,7 @@ _SECRET_WORDS = ("secret", "token", "key", "password")
 
 def is_secret(key: str) -> bool:
     """Whether a key holds a secret (known as one, under `secrets.`, or named like one)."""
-    known = KNOWN_KEYS.get(key)
+    known = known_keys().get(key)
     if known is not None:
         return known.secret
     last = key.rsplit(".", 1)[-1].lower()

@@ -8,10 +8,10 @@ from typing import Any
 
 from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.payloads import Stamp, build_payload, encode
-from ofevents_cli.core.signing import PROVIDER_SCHEMES, sign
+from ofevents_cli.core.signing import sign
 from ofevents_cli.errors import InputError
 
-__all__ = ["ENVELOPE_SCHEMES", "SignedDelivery", "id_prefix", "scheme_for", "signed_delivery"]
+__all__ = ["SignedDelivery", "signed_delivery"]
 
 
 @dataclass(frozen=True)
@@ -23,29 +23,6 @@ class SignedDelivery:
     delivery_id: str
     body: bytes
     headers: tuple[tuple[str, str], ...]
-
-
-# envelope variant -> the signature form its document shows, when not the provider's default:
-# OFAPI's event reference (seed 004) verifies X-OFAPI-Signature as bare hex
-ENVELOPE_SCHEMES = {"reference": "ofapi-hex"}
-
-
-def scheme_for(provider: str, scheme: str | None, envelope: str | None = None) -> str:
-    """The scheme to sign with: a chosen one the provider supports, else the one that goes
-    with `envelope`, else the provider's default."""
-    schemes = PROVIDER_SCHEMES[provider]
-    if scheme is None:
-        paired = ENVELOPE_SCHEMES.get(envelope or "")
-        return paired if paired in schemes else schemes[0]
-    if scheme not in schemes:
-        raise InputError(f"provider {provider} does not sign with {scheme!r}",
-                         f"use --scheme {' or '.join(schemes)}")
-    return scheme
-
-
-def id_prefix(scheme: str) -> str:
-    """Svix message ids look like `msg_…`; the other providers' event ids like `evt_…`."""
-    return "msg" if scheme in ("svix", "standard-webhooks") else "evt"
 
 
 def signed_delivery(

@@ -7,12 +7,11 @@ base64-decoding, and clock skew.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.signing import (
     Reason,
     Verdict,
@@ -21,7 +20,6 @@ from ofevents_cli.core.signing import (
     signature_matches,
     signed_content,
 )
-from ofevents_cli.core.strictjson import lone_surrogate
 
 __all__ = ["Cause", "diagnose"]
 
@@ -77,33 +75,6 @@ def _body_variants(body: bytes) -> Iterator[Variant]:
         )
 
 
-def _key_variants(scheme: str, secret: str) -> Iterator[Variant]:
-    if lone_surrogate(secret):  # not text: no encoding of it to try
-        return
-    bare = secret.removeprefix("whsec_")
-    if scheme in ("svix", "standard-webhooks"):
-        whole = "whole `whsec_…` string" if bare != secret else "secret as text, not base64"
-        yield "secret_encoding", f"{whole} as the key", secret.encode(), (
-            "the signer used the secret as text: strip `whsec_` and base64-decode the rest"
-        )
-        if bare != secret:
-            yield "secret_encoding", "secret after `whsec_` as text", bare.encode(), (
-                "the signer did not base64-decode the part after `whsec_`"
-            )
-        return
-    if bare != secret:
-        yield "secret_encoding", "secret without its `whsec_` prefix", bare.encode(), (
-            "one side strips the `whsec_` prefix and the other does not: use the same secret text"
-        )
-    try:
-        decoded = base64.b64decode(bare, validate=True)
-    except (binascii.Error, ValueError):
-        return
-    yield "secret_encoding", "secret base64-decoded", decoded, (
-        "one side base64-decodes the secret and the other uses it as text"
-    )
-
-
 def diagnose(
     verdict: Verdict,
     body: bytes,
@@ -114,7 +85,8 @@ def diagnose(
     """The causes tried for a failed verdict; a matched one is the explanation."""
     scheme = verdict.scheme
     if verdict.valid or scheme is None or verdict.reason in (
-        None, Reason.MISSING_HEADER, Reason.MALFORMED_HEADER, Reason.BAD_SECRET
+        None, Reason.MISSING_HEADER, Reason.MALFORMED_HEADER, Reason.BAD_SECRET,
+        Reason.UNSUPPORTED_SCHEME,
     ):  # nothing to try: the verdict's detail already says what is missing
         return []
     if verdict.reason is Reason.TIMESTAMP_OUTSIDE_TOLERANCE and verdict.timestamp is not None:
@@ -138,9 +110,9 @@ def diagnose(
         causes.append(Cause(name, tried, hit, advice))
     content = signed_content(scheme, body, verdict.msg_id, verdict.timestamp)
     for secret in secrets:
-        for name, tried, key, advice in _key_variants(scheme, secret):
+        for tried, key, advice in registry.scheme(scheme).key_variants(secret):
             hit = signature_matches(scheme, [digest(key, content)], received)
-            causes.append(Cause(name, tried, hit, advice))
+            causes.append(Cause("secret_encoding", tried, hit, advice))
     if not any(c.matched for c in causes):
         causes.append(Cause("unknown", "nothing else", False,
                             "no common mistake explains it: most likely a different secret (was "

@@ -12,31 +12,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import format_timestamp
 from ofevents_cli.core.catalogue import EventType
 from ofevents_cli.core.strictjson import finite_float, problem, reject_constant
 from ofevents_cli.errors import InputError
 
 __all__ = [
-    "ENVELOPES",
     "Stamp",
     "apply_override",
     "build_payload",
     "encode",
     "parse_assignment",
 ]
-
-# provider -> envelope variants, the default first
-ENVELOPES: dict[str, tuple[str, ...]] = {
-    "ofapi": ("integration", "reference"),
-    "onlyfansapi": ("default",),
-    "ofauth": ("docs", "sdk"),
-    "eventbus": ("emit",),
-}
-
-CREATOR_ID = "crt_9f4c2b7e1a"
-ACCOUNT_ID = "acct_5d3f7a9b1c2e"
-EVENTBUS_ACCOUNT = "384751629"
 
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[([0-9]{1,9})\]")
 
@@ -58,29 +46,10 @@ def build_payload(
     overrides: Sequence[tuple[str, Any]] = (),
 ) -> dict[str, Any]:
     """The JSON object `trigger` sends for `event`; `data` replaces the fixture's data."""
-    variants = ENVELOPES[event.provider]
-    variant = envelope or event.envelope or variants[0]
-    if variant not in variants:
-        raise InputError(
-            f"provider {event.provider} has no envelope {variant!r}",
-            f"use --envelope {' or '.join(variants)}",
-        )
-    body = copy.deepcopy(dict(data if data is not None else event.data_for(variant)))
-    when = format_timestamp(stamp.timestamp)
-    payload: dict[str, Any]
-    if variant == "integration":
-        payload = {"id": stamp.event_id, "type": event.name, "creatorId": CREATOR_ID,
-                   "timestamp": when, "data": body}
-    elif variant == "reference":
-        payload = {"event": event.name, "timestamp": when, "data": body}
-    elif variant == "default":
-        payload = {"event": event.name, "account_id": ACCOUNT_ID, "payload": body}
-    elif variant == "docs":
-        payload = {"type": event.name, "timestamp": when, "data": body}
-    elif variant == "sdk":
-        payload = {"eventType": event.name, "live": True, "data": body}
-    else:
-        payload = {"event": event.name, "accountId": EVENTBUS_ACCOUNT, "data": body}
+    owner = registry.provider(event.provider)
+    wrap = owner.envelope(envelope or event.envelope or None)
+    body = copy.deepcopy(dict(data if data is not None else event.data_for(wrap.name)))
+    payload = wrap.build(event.name, stamp.event_id, format_timestamp(stamp.timestamp), body)
     for path, value in overrides:
         apply_override(payload, path, value)
     return payload

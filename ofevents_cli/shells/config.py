@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.config_table import get_key
+from ofevents_cli.core.providers import Provider
 from ofevents_cli.errors import InputError
 
 if TYPE_CHECKING:
@@ -21,14 +23,6 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 CONFIG_DIR_ENV = "OFEVENTS_CONFIG_DIR"
-
-# provider -> env var holding its webhook secret (cli.md)
-SECRET_ENV = {
-    "ofapi": "OFAPI_WEBHOOK_SECRET",
-    "onlyfansapi": "ONLYFANSAPI_WEBHOOK_SECRET",
-    "ofauth": "OFAUTH_WEBHOOK_SECRET",
-}
-
 
 # what a TOML value is, in the words of the file (for errors about a value of the wrong kind)
 _KINDS: dict[type, str] = {bool: "a boolean", int: "a number", float: "a number",
@@ -135,18 +129,30 @@ def resolve(flag: str | None, env: str, key: str, default: str | None = None) ->
     return value
 
 
+def _secret_holders(provider: str | None) -> list[Provider]:
+    """The providers whose secret a command may use: `provider`'s, else every one's."""
+    holders = [p for p in registry.providers() if p.secret_env and p.config_key]
+    return [p for p in holders if p.name == provider] if provider else holders
+
+
 def secrets_for(flags: list[str] | None, provider: str | None) -> list[str]:
-    """Webhook secrets: every `--secret`, else the provider's env var, else the config file."""
+    """Webhook secrets: every `--secret`, else the provider's env var, else the config file
+    (every provider's, in registry order, when `provider` is None)."""
     if flags:
         return list(flags)
-    providers = [provider] if provider in SECRET_ENV else list(SECRET_ENV)
     found = []
-    for name in providers:
-        assert name is not None
-        value = resolve(None, SECRET_ENV[name], f"secrets.{name}")
+    for holder in _secret_holders(provider):
+        assert holder.secret_env is not None and holder.config_key is not None
+        value = resolve(None, holder.secret_env, holder.config_key)
         if value:
             found.append(value)
     return found
+
+
+def secret_envs(provider: str | None = None) -> str:
+    """The env var(s) that hold `provider`'s secret (every provider's when None), for hints."""
+    names = [p.secret_env for p in _secret_holders(provider) if p.secret_env]
+    return " or ".join(names) or "no env var (pass --secret)"
 
 
 def save_config(document: tomlkit.TOMLDocument) -> Path:

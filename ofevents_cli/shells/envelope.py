@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["event_of"]
+from ofevents_cli.core import providers as registry
 
-_EVENT_KEYS = ("type", "event", "eventType")
+__all__ = ["event_of"]
 
 
 def event_of(body: bytes) -> str | None:
@@ -16,7 +16,7 @@ def event_of(body: bytes) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None
     if isinstance(payload, dict):
-        for key in _EVENT_KEYS:
+        for key in registry.event_keys():
             if isinstance(payload.get(key), str):
                 return str(payload[key])
     return None

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from ofevents_cli import __version__
 from ofevents_cli.core import frames
-from ofevents_cli.core.signing import PROVIDER_SCHEMES, sign
+from ofevents_cli.core import providers as registry
+from ofevents_cli.core.signing import sign
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells import clock
 
@@ -38,7 +39,7 @@ class ForwardSettings:
     @property
     def scheme(self) -> str:
         """The provider's signing scheme."""
-        return PROVIDER_SCHEMES[self.provider][0]
+        return registry.provider(self.provider).schemes[0]
 
 
 @dataclass(frozen=True)
@@ -67,14 +68,12 @@ class Delivered:
 
 def check(settings: ForwardSettings) -> None:
     """InputError now rather than on the first event when the secret or provider is unusable."""
-    if settings.provider not in PROVIDER_SCHEMES:
-        raise InputError(f"unknown provider {settings.provider!r}",
-                         f"use one of: {', '.join(PROVIDER_SCHEMES)} (--provider)")
+    scheme = registry.scheme(registry.provider(settings.provider).schemes[0])
     try:
-        sign(settings.scheme, settings.secret, b"{}", msg_id="evt_check", timestamp=0)
+        sign(scheme.name, settings.secret, b"{}", msg_id="evt_check", timestamp=0)
     except ValueError as exc:
-        raise InputError(f"--secret cannot sign {settings.scheme}: {exc}",
-                         "Standard Webhooks secrets look like whsec_<base64>") from None
+        raise InputError(f"--secret cannot sign {scheme.name}: {exc}",
+                         f"{scheme.name} secrets are {scheme.secret_form}") from None
 
 
 class Forwarder:

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, Union
 
 import httpx
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import (
     Capture,
     CaptureResponse,
@@ -26,7 +27,7 @@ from ofevents_cli.core.capture import (
     format_timestamp,
 )
 from ofevents_cli.core.request_target import target_problem
-from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, verify
+from ofevents_cli.core.signing import detect_scheme, scheme_key, verify
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.envelope import event_of
@@ -285,7 +286,7 @@ class Relay:
         """(provider, valid, reason, scheme); valid is None when no secret is known."""
         settings = self.settings
         scheme = detect_scheme(headers, settings.provider)
-        provider = SCHEMES[scheme][0] if scheme else settings.provider
+        provider = registry.owner(scheme).name if scheme else settings.provider
         if not settings.secrets:
             return provider, None, None, scheme
         verdict = verify(body, headers, usable_secrets(scheme, settings.secrets), now=now,

@@ -13,13 +13,14 @@ from typing import Union
 
 import httpx
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, CaptureProblem
 from ofevents_cli.core.request_target import target_problem
-from ofevents_cli.core.signing import SCHEMES, detect_scheme, scheme_key, sign
+from ofevents_cli.core.signing import detect_scheme, scheme_key, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import read_capture_file
-from ofevents_cli.shells.config import SECRET_ENV, secrets_for
+from ofevents_cli.shells.config import secret_envs, secrets_for
 from ofevents_cli.shells.envelope import event_of
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
 from ofevents_cli.shells.sender import cookieless, send
@@ -83,11 +84,12 @@ def read_replay_file(path: str) -> Iterator[Capture | CaptureProblem]:
 
 def signing_secret(scheme: str, flags: tuple[str, ...]) -> str | None:
     """The secret to sign `scheme` with: the first `--secret` that can key it (a `whsec_` one
-    only for Svix / Standard Webhooks), else the provider's env var or config key, else any
-    `--secret` that can key it."""
-    svix = scheme in ("svix", "standard-webhooks")
-    fallback = secrets_for(None, SCHEMES[scheme][0])
-    for secret in [s for s in flags if svix or not s.startswith("whsec_")] + fallback + list(flags):
+    only for a scheme whose secrets are `whsec_`), else the provider's env var or config key,
+    else any `--secret` that can key it."""
+    whsec = "whsec_" in registry.scheme(scheme).secret_form
+    fallback = secrets_for(None, registry.owner(scheme).name)
+    fitting = [s for s in flags if whsec or not s.startswith("whsec_")]
+    for secret in [*fitting, *fallback, *flags]:
         try:
             scheme_key(scheme, secret)
         except ValueError:
@@ -101,14 +103,13 @@ def resigned(capture: Capture, secrets: tuple[str, ...]) -> list[tuple[str, str]
     scheme = detect_scheme(capture.headers)
     if scheme is None:
         return "no signature header to re-sign"
-    provider = SCHEMES[scheme][0]
+    chosen, provider = registry.scheme(scheme), registry.owner(scheme).name
     secret = signing_secret(scheme, secrets)
     if secret is None:
-        kind = "a whsec_ base64 secret" if scheme in ("svix", "standard-webhooks") else "a secret"
-        return (f"cannot re-sign ({scheme}): no --secret is {kind} for {provider}, nor "
-                f"{SECRET_ENV[provider]}")
-    names = {name.lower() for name in SCHEMES[scheme][1]}
-    fresh = sign(scheme, secret, capture.body, msg_id=clock.new_id("msg"),
+        return (f"cannot re-sign ({scheme}): no --secret is {chosen.secret_form} for "
+                f"{provider}, nor {secret_envs(provider)}")
+    names = {name.lower() for name in chosen.headers}
+    fresh = sign(scheme, secret, capture.body, msg_id=clock.new_id(chosen.id_prefix),
                  timestamp=int(clock.now()))
     return [(k, v) for k, v in capture.headers if k.lower() not in names] + fresh
 
@@ -121,7 +122,7 @@ def check_secrets(settings: ReplaySettings) -> None:
     """--resign with no secret anywhere can sign nothing: say so before sending anything."""
     if settings.resign and not settings.secrets and not secrets_for(None, None):
         raise InputError("--resign needs a secret",
-                         "pass --secret, or set " + ", ".join(SECRET_ENV.values()))
+                         f"pass --secret, or set {secret_envs()}")
 
 
 async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySettings

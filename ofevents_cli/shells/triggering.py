@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from ofevents_cli import __version__
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, CaptureResponse, format_timestamp
 from ofevents_cli.core.catalogue import EventType
-from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
+from ofevents_cli.core.deliveries import SignedDelivery, signed_delivery
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
 from ofevents_cli.core.strictjson import OutOfRange, finite_float, problem, reject_constant
@@ -21,7 +22,7 @@ from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import ExitCode, InputError
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
-from ofevents_cli.shells.config import SECRET_ENV, resolve
+from ofevents_cli.shells.config import resolve, secret_envs, secrets_for
 from ofevents_cli.shells.sender import Sent
 
 USER_AGENT = f"ofevents/{__version__}"
@@ -88,21 +89,27 @@ class Plan:
     ) -> Plan:
         """Resolve and check every input up front, so a bad flag fails before anything is sent."""
         url = parse_target(to)
-        chosen = scheme_for(event.provider, scheme, envelope or event.envelope)
-        key = resolve(secret, SECRET_ENV.get(event.provider, ""), f"secrets.{event.provider}")
-        if not key:
-            env = SECRET_ENV.get(event.provider, "")
+        chosen = registry.provider(event.provider).signing_scheme(
+            scheme, envelope or event.envelope or None).name
+        found = [secret] if secret else secrets_for(None, event.provider)
+        if not found:
             raise InputError(f"no signing secret for {event.provider}",
-                             f"pass --secret or set {env}")
+                             f"pass --secret or set {secret_envs(event.provider)}")
+        key = found[0]
         overrides = tuple(parse_assignment(text) for text in assignments)
         plan = cls(event, url, chosen, key, envelope, read_data(data_source), overrides)
         plan.build(1)  # a bad --set path, envelope or secret fails here, before any request
         return plan
 
+    @property
+    def id_prefix(self) -> str:
+        """The kind of delivery id the scheme carries (`msg_…` for Svix, else `evt_…`)."""
+        return registry.scheme(self.scheme).id_prefix
+
     def build(self, count: int) -> list[SignedDelivery]:
         """`count` deliveries, each with a fresh id and timestamp."""
         return [
-            signed_delivery(self.event, Stamp(new_id(id_prefix(self.scheme)), now()),
+            signed_delivery(self.event, Stamp(new_id(self.id_prefix), now()),
                             scheme=self.scheme, secret=self.secret, user_agent=USER_AGENT,
                             envelope=self.envelope, data=self.data, overrides=self.overrides)
             for _ in range(count)

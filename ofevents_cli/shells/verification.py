@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp
 from ofevents_cli.core.diagnosis import Cause, diagnose
 from ofevents_cli.core.headers import Headers, index_headers, parse_header_line
 from ofevents_cli.core.masking import mask
-from ofevents_cli.core.signing import SCHEMES, Verdict, detect_scheme, verify
+from ofevents_cli.core.signing import Verdict, detect_scheme, verify
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.capture_file import read_capture_file
 from ofevents_cli.shells.clock import now
-from ofevents_cli.shells.config import SECRET_ENV, secrets_for
+from ofevents_cli.shells.config import secret_envs, secrets_for
 
 
 class Checked(NamedTuple):
@@ -66,12 +67,13 @@ class Keyring:
     @classmethod
     def load(cls, flags: Sequence[str] | None, provider: str | None) -> Keyring:
         """From flags, else env vars / config file; InputError when there is none at all."""
-        found = {} if flags else {p: tuple(secrets_for(None, p)) for p in SECRET_ENV}
+        holders = registry.names("webhook")
+        found = {} if flags else {p: tuple(secrets_for(None, p)) for p in holders}
         ring = cls(tuple(flags or ()), {p: s for p, s in found.items() if s})
-        wanted = [provider] if provider in SECRET_ENV else list(SECRET_ENV)
+        wanted = [provider] if provider in holders else list(holders)
         if not ring.flags and not any(p in ring.by_provider for p in wanted):
-            names = " or ".join(SECRET_ENV[p] for p in wanted if p)
-            raise InputError("no webhook secret to verify with", f"pass --secret or set {names}")
+            raise InputError("no webhook secret to verify with",
+                             f"pass --secret or set {secret_envs(provider)}")
         return ring
 
     def secrets(self, provider: str | None) -> Sequence[str]:
@@ -102,14 +104,14 @@ def check(
     """Verify one delivery against the clock `settings.now`, else the moment it was received."""
     headers = index_headers(headers)
     scheme = detect_scheme(headers, settings.provider)
-    provider = SCHEMES[scheme][0] if scheme else settings.provider
+    provider = registry.owner(scheme).name if scheme else settings.provider
     secrets = keys.secrets(provider)
     now = settings.now if settings.now is not None else received
     verdict = verify(body, headers, secrets, now=now, tolerance=settings.tolerance,
                      scheme=scheme, provider=settings.provider)
     if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
-        env = SECRET_ENV.get(provider or "", "the provider's env var")
-        verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set {env})")
+        verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set "
+                                          f"{secret_envs(provider)})")
     if not settings.explain:
         return Checked(ident, line, source, provider, verdict)
     causes = tuple(diagnose(verdict, body, secrets, now, settings.tolerance))

@@ -180,7 +180,7 @@ def test_explain_escapes_hostile_signatures_and_names_the_secret_used(tmp_path: 
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--provider", "bogus"], "unknown provider"),
+        (["--provider", "bogus"], "unknown --provider"),
         (["--body", "x.json"], "not both"),
         (["-H", "Signature: x"], "--header goes with --body"),
     ],

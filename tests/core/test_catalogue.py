@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 
-from ofevents_cli.core.catalogue import PROVIDERS, EventType, all_events, find, provider_of
-from ofevents_cli.core.payloads import ENVELOPES, Stamp, build_payload, encode
+from ofevents_cli.core import providers as registry
+from ofevents_cli.core.catalogue import EventType, all_events, find, provider_of
+from ofevents_cli.core.payloads import Stamp, build_payload, encode
 from ofevents_cli.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 PROVIDERS_MD = ROOT / "docs" / "providers.md"
+ENVELOPE_NAMES = {p.name: [e.name for e in p.envelopes] for p in registry.providers()}
 FIXTURES = resources.files("ofevents_cli") / "fixtures"
 
 # OFAuth names some Realtime events by label only. These are ofevents' own chosen names for
@@ -88,7 +90,7 @@ def test_providers_md_is_parsed_into_the_documented_names() -> None:
     assert documented_labels() == set(LABEL_NAMES)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", registry.names())
 def test_every_documented_event_has_a_fixture(provider: str) -> None:
     """Each event name providers.md gives a provider is in the catalogue for that provider."""
     expected = documented_names()[provider]
@@ -97,7 +99,7 @@ def test_every_documented_event_has_a_fixture(provider: str) -> None:
     assert expected - _cataloged(provider) == set()
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("provider", registry.names())
 def test_every_fixture_is_documented_or_a_chosen_name(provider: str) -> None:
     """No fixture exists for an event the providers do not publish (or ofevents did not name)."""
     allowed = documented_names()[provider] | set(LABEL_NAMES.values())
@@ -114,24 +116,26 @@ def test_chosen_names_are_marked_unconfirmed() -> None:
 
 def test_every_fixture_file_loads_with_one_line_description_source_and_data() -> None:
     """Each fixture file is JSON with one-line description and source, and a data object."""
-    files = [f for p in PROVIDERS for f in (FIXTURES / p).iterdir() if f.name.endswith(".json")]
+    files = [f for p in registry.names() for f in (FIXTURES / p).iterdir()
+             if f.name.endswith(".json")]
     assert len(files) == len(all_events())
     for item in files:
         raw = json.loads(item.read_text(encoding="utf-8"))
         assert set(raw) <= {"description", "source", "assumed", "envelope", "data",
                             "envelopes"}, item.name
-        assert raw.get("envelope", ENVELOPES[item.parent.name][0]) in ENVELOPES[item.parent.name]
+        variants = ENVELOPE_NAMES[item.parent.name]
+        assert raw.get("envelope", variants[0]) in variants
         for key in ("description", "source", *(["assumed"] if "assumed" in raw else [])):
             assert raw[key].strip() and "\n" not in raw[key], (item.name, key)
         assert isinstance(raw["data"], dict) and raw["data"], item.name
         for variant, data in raw.get("envelopes", {}).items():
             assert isinstance(data, dict) and data, item.name
-            assert variant in ENVELOPES[item.parent.name], item.name
+            assert variant in ENVELOPE_NAMES[item.parent.name], item.name
 
 
 def test_fixture_files_are_indented_utf8_with_a_trailing_newline() -> None:
     """Fixture files are written the one way (indent 2, raw UTF-8, one final newline)."""
-    for provider in PROVIDERS:
+    for provider in registry.names():
         for item in (FIXTURES / provider).iterdir():
             text = item.read_text(encoding="utf-8")
             assert text == json.dumps(json.loads(text), indent=2, ensure_ascii=False) + "\n"
@@ -176,7 +180,7 @@ def test_realtime_fixtures_have_the_realtime_data_shape() -> None:
 def test_every_event_builds_and_encodes_in_every_envelope(event: EventType) -> None:
     """build_payload works for each envelope variant of the provider and encodes to JSON."""
     stamp = Stamp("evt_01JD7Y3Z8Q5V6W7X8Y9Z0A1B2C", 1795000000.0)
-    for variant in ENVELOPES[event.provider]:
+    for variant in ENVELOPE_NAMES[event.provider]:
         payload = build_payload(event, stamp, envelope=variant)
         assert json.loads(encode(payload)) == payload
         assert event.name in payload.values()

@@ -7,16 +7,16 @@ from typing import Any
 
 import pytest
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.config_table import (
-    KNOWN_KEYS,
     get_key,
     is_secret,
+    known_keys,
     leaves,
     set_key,
     unset_key,
 )
 from ofevents_cli.errors import InputError
-from ofevents_cli.shells.config import SECRET_ENV
 
 TABLE = {"eventbus": {"url": "ws://localhost:8765"}, "secrets": {"ofapi": "s1"}}
 
@@ -80,5 +80,9 @@ def test_secret_keys_are_recognised() -> None:
 
 def test_known_secret_keys_match_the_env_vars_the_shell_reads() -> None:
     """secrets.<provider> documents the same env var that shells.config reads."""
-    assert {k: v.env for k, v in KNOWN_KEYS.items() if k.startswith("secrets.")} == {
-        f"secrets.{provider}": env for provider, env in SECRET_ENV.items()}
+    assert {k: v.env for k, v in known_keys().items() if k.startswith("secrets.")} == {
+        "secrets.ofapi": "OFAPI_WEBHOOK_SECRET",
+        "secrets.onlyfansapi": "ONLYFANSAPI_WEBHOOK_SECRET",
+        "secrets.ofauth": "OFAUTH_WEBHOOK_SECRET"}
+    assert {p.config_key for p in registry.providers() if p.secret_env} == {
+        k for k in known_keys() if k.startswith("secrets.")}

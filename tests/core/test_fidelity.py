@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.catalogue import EventType, all_events, find
-from ofevents_cli.core.payloads import ENVELOPES, Stamp, build_payload
+from ofevents_cli.core.payloads import Stamp, build_payload
 
 S000 = "seeds/000_5c3d798329ba8036.txt § Listening for events"
 S001 = "seeds/001_57354d06ee1d73e1.txt"
@@ -350,7 +351,8 @@ def values_at(node: Any, path: str) -> list[Any]:
 
 def shapes_held(event: EventType) -> dict[str, Mapping[str, Any]]:
     """The data shapes a fixture holds: its default data and each variant's own."""
-    return {event.envelope or ENVELOPES[event.provider][0]: event.data, **event.envelopes}
+    default = registry.provider(event.provider).envelope().name
+    return {event.envelope or default: event.data, **event.envelopes}
 
 
 FIXTURE_KEYS = sorted((e.provider, e.name, variant)
@@ -398,7 +400,8 @@ def test_enum_fields_hold_documented_values(key: tuple[str, str, str]) -> None:
 @pytest.mark.parametrize("variant", sorted(ENVELOPE_SHAPES))
 def test_every_envelope_has_its_documented_top_level_keys_and_types(variant: str) -> None:
     """build_payload wraps data in exactly the documented envelope, types included."""
-    provider = next(p for p, variants in ENVELOPES.items() if variant in variants)
+    provider = next(p.name for p in registry.providers()
+                    if variant in [e.name for e in p.envelopes])
     event = next(e for e in all_events() if e.provider == provider)
     payload = build_payload(event, Stamp("evt_1", 1795000000.0), envelope=variant)
     _, expected = ENVELOPE_SHAPES[variant]
@@ -407,4 +410,4 @@ def test_every_envelope_has_its_documented_top_level_keys_and_types(variant: str
 
 def test_every_envelope_variant_has_a_row() -> None:
     """Each provider's envelope variants all appear in the envelope table."""
-    assert {v for variants in ENVELOPES.values() for v in variants} == set(ENVELOPE_SHAPES)
+    assert {e.name for p in registry.providers() for e in p.envelopes} == set(ENVELOPE_SHAPES)

@@ -46,9 +46,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ofevents_cli.core import config_table, frames, masking
+from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, parse_capture, parse_timestamp, read_captures
-from ofevents_cli.core.catalogue import PROVIDERS, find, provider_of
-from ofevents_cli.core.deliveries import scheme_for, signed_delivery
+from ofevents_cli.core.catalogue import find, provider_of
+from ofevents_cli.core.deliveries import signed_delivery
 from ofevents_cli.core.diagnosis import diagnose
 from ofevents_cli.core.headers import header_value, index_headers, parse_header_line
 from ofevents_cli.core.payloads import (
@@ -59,8 +60,6 @@ from ofevents_cli.core.payloads import (
     parse_assignment,
 )
 from ofevents_cli.core.signing import (
-    PROVIDER_SCHEMES,
-    SCHEMES,
     detect_scheme,
     digest,
     parse_signature,
@@ -121,7 +120,7 @@ ANY_JSON = st.one_of(JSON, DEEP)
 BYTES = st.one_of(st.binary(max_size=200), ANY_JSON.map(lambda t: t.encode("utf-8", "replace")),
                   TEXT.map(lambda t: t.encode("utf-8", "surrogatepass")))
 
-NAMES = st.one_of(st.sampled_from([n for _, names in SCHEMES.values() for n in names]
+NAMES = st.one_of(st.sampled_from([n for s in registry.schemes().values() for n in s.headers]
                                   + ["SVIX-ID", "Webhook-Signature", "x-other", ""]), TEXT)
 HEADERS = st.lists(st.tuples(NAMES, TEXT), max_size=6)
 SECRETS = st.lists(st.one_of(st.just(WHSEC), st.just("hex-secret"), TEXT), max_size=3)
@@ -131,7 +130,7 @@ CLOCKS = st.one_of(st.just(float(NOW)), st.floats(), st.integers(-10**12, 10**12
 @st.composite
 def deliveries(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]], list[str], str]:
     """A delivery signed correctly, then with headers added, replaced or dropped at random."""
-    scheme = draw(st.sampled_from(sorted(SCHEMES)))
+    scheme = draw(st.sampled_from(sorted(registry.schemes())))
     body = draw(BYTES)
     secret = WHSEC if scheme in ("svix", "standard-webhooks") else "hex-secret"
     headers = sign(scheme, secret, body, msg_id=draw(st.sampled_from(["msg_1", "m"])),
@@ -153,8 +152,8 @@ def deliveries(draw: st.DrawFn) -> tuple[bytes, list[tuple[str, str]], list[str]
 
 @RUN
 @given(delivery=deliveries(), now=CLOCKS, tolerance=st.integers(0, 10**9),
-       provider=st.one_of(st.none(), st.sampled_from([*PROVIDER_SCHEMES, "nope"])),
-       forced=st.one_of(st.none(), st.sampled_from([*SCHEMES, "nope"])))
+       provider=st.one_of(st.none(), st.sampled_from([*registry.names(), "nope"])),
+       forced=st.one_of(st.none(), st.sampled_from([*registry.schemes(), "nope"])))
 def test_verify_and_diagnose_never_raise(delivery: tuple[bytes, list[tuple[str, str]],
                                                           list[str], str],
                                          now: float, tolerance: int, provider: str | None,
@@ -166,12 +165,12 @@ def test_verify_and_diagnose_never_raise(delivery: tuple[bytes, list[tuple[str, 
     assert verdict.valid is (verdict.reason is None)
     detect_scheme(headers, provider)
     diagnose(verdict, body, secrets, now, tolerance)
-    if verdict.scheme in SCHEMES:
+    if verdict.scheme in registry.schemes():
         assert not signature_matches(verdict.scheme, [b"\0" * 32], verdict.received)
 
 
 @RUN
-@given(scheme=st.sampled_from(sorted(SCHEMES)), headers=HEADERS, secret=TEXT, body=BYTES,
+@given(scheme=st.sampled_from(sorted(registry.schemes())), headers=HEADERS, secret=TEXT, body=BYTES,
        msg_id=TEXT, timestamp=st.integers(-10**15, 10**15))
 def test_the_signing_helpers_raise_only_their_documented_errors(
         scheme: str, headers: list[tuple[str, str]], secret: str, body: bytes, msg_id: str,
@@ -329,7 +328,7 @@ EVENTS = [("tip.received", "ofapi"), ("connection.created", "ofauth"), ("tip", "
 @RUN
 @given(assignments=st.lists(st.tuples(TEXT, st.one_of(ANY_JSON, TEXT)), max_size=4),
        data=st.one_of(st.none(), ANY_JSON), event=st.sampled_from(EVENTS), secret=TEXT,
-       scheme=st.one_of(st.none(), TEXT, st.sampled_from(sorted(SCHEMES))),
+       scheme=st.one_of(st.none(), TEXT, st.sampled_from(sorted(registry.schemes()))),
        envelope=st.one_of(st.none(), TEXT))
 def test_payloads_raise_only_input_error_and_always_encode(
         assignments: list[tuple[str, str]], data: str | None, event: tuple[str, str],
@@ -359,7 +358,7 @@ def test_payloads_raise_only_input_error_and_always_encode(
         with contextlib.suppress(InputError):
             apply_override(payload, path, value)
     try:
-        chosen = scheme_for(kind.provider, scheme)
+        chosen = registry.provider(kind.provider).signing_scheme(scheme).name
         signed_delivery(kind, stamp, scheme=chosen, secret=secret, user_agent="t",
                         envelope=envelope, data=fields, overrides=overrides)
     except InputError:
@@ -367,7 +366,7 @@ def test_payloads_raise_only_input_error_and_always_encode(
 
 
 @RUN
-@given(name=TEXT, provider=st.one_of(st.none(), st.sampled_from(PROVIDERS), TEXT),
+@given(name=TEXT, provider=st.one_of(st.none(), st.sampled_from(registry.names()), TEXT),
        secret=TEXT, text=TEXT, others=st.lists(TEXT, max_size=3))
 def test_event_names_and_secrets_from_anywhere(name: str, provider: str | None, secret: str,
                                                text: str, others: list[str]) -> None:
@@ -389,7 +388,7 @@ TABLES = st.recursive(
 
 
 @RUN
-@given(table=TABLES, key=st.one_of(TEXT, st.sampled_from(sorted(config_table.KNOWN_KEYS))),
+@given(table=TABLES, key=st.one_of(TEXT, st.sampled_from(sorted(config_table.known_keys()))),
        value=TOML_SCALARS)
 def test_config_tables_raise_only_input_error(table: dict[str, Any], key: str,
                                               value: Any) -> None:
