@@ -1,11 +1,18 @@
-"""Every test runs with its own config dir and no provider secrets from the real environment."""
+"""Every test runs with its own config dir and no provider secrets from the real environment.
+
+Tests that need Redis ask for `redis_server` (one real server for the whole session, started
+on first use) or `redis_client` (a redis-py client on it, with an empty database).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from tests.redis_server import RedisServer
 
 _ENV = (
     "OFAPI_WEBHOOK_SECRET", "ONLYFANSAPI_WEBHOOK_SECRET", "OFAUTH_WEBHOOK_SECRET",
@@ -24,3 +31,25 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     yield config
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server on 127.0.0.1 (no persistence), shared by the session's tests."""
+    from tests.redis_server import redis_server as start
+
+    with start(tmp_path_factory.mktemp("redis")) as server:
+        yield server
+
+
+@pytest.fixture
+def redis_client(redis_server: RedisServer) -> Iterator[Any]:
+    """A redis-py client on the shared server, its database emptied first."""
+    import redis
+
+    client = redis.Redis(host=redis_server.host, port=redis_server.port, socket_timeout=5)
+    client.flushdb()
+    try:
+        yield client
+    finally:
+        client.close()

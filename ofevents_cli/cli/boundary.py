@@ -19,10 +19,13 @@ DEBUG: ContextVar[bool] = ContextVar("ofevents_debug", default=False)
 
 
 def fail(message: str, hint: str | None = None) -> None:
-    """Write the error line (and hint) to stderr."""
-    print(f"ofevents: error: {message}", file=sys.stderr)
+    """Write the error line (and hint) to stderr; text a server chose (a close reason, a
+    redirect's Location) may be in it, so control characters are shown escaped."""
+    from ofevents_cli.render.text import escape_control
+
+    print(f"ofevents: error: {escape_control(message)}", file=sys.stderr)
     if hint:
-        print(f"hint: {hint}", file=sys.stderr)
+        print(f"hint: {escape_control(hint)}", file=sys.stderr)
 
 
 def guarded(func: Callable[P, R]) -> Callable[P, R]:

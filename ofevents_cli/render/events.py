@@ -9,9 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ofevents_cli.core import frames
-from ofevents_cli.render.output import say
-from ofevents_cli.render.text import escape_control, money, safe
-from ofevents_cli.shells.eventbus import (
+from ofevents_cli.core.stream import (
     Connected,
     Connecting,
     Disconnected,
@@ -20,6 +18,8 @@ from ofevents_cli.shells.eventbus import (
     Problem,
     Reconnecting,
 )
+from ofevents_cli.render.output import say
+from ofevents_cli.render.text import escape_control, money, safe
 from ofevents_cli.shells.forwarder import Delivered
 
 

@@ -8,11 +8,12 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
 from ofevents_cli.cli.app import app
-from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
+from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish, scripted_thread
 
 runner = CliRunner()
 ACCOUNT = "384751629"
@@ -314,3 +315,42 @@ def test_close_reasons_fit_a_close_frame_at_a_character_boundary() -> None:
     cut = close_reason("account " + "é" * 100 + " is not one of yours")
     assert len(cut.encode()) <= MAX_CLOSE_REASON and cut.startswith("account éé")
     assert close_reason("\ud800 lone") == "? lone"
+
+
+def test_a_redirect_is_a_clear_exit_3_naming_where_it_points() -> None:
+    """Handshake answered 301: exit 3 at once, no traceback, the target escaped, hint --url."""
+    def moved(connection: Any, request: Any) -> Any:
+        response = connection.respond(301, "moved\n")
+        response.headers["Location"] = "wss://elsewhere.example/v1/\x9b2Jevents"  # C1 CSI
+        return response
+
+    async def never(ws: Any) -> None:
+        await ws.wait_closed()
+
+    with scripted_thread(never, process_request=moved) as url:
+        result = runner.invoke(app, ["listen", "--url", url, "--api-key", KEY,
+                                     "--ws-token", TOKEN])
+    assert result.exit_code == 3, result.stderr
+    assert "redirects to wss://elsewhere.example/v1/\\x9b2Jevents (HTTP 301)" in result.stderr
+    assert "does not follow redirects" in result.stderr and "\x9b" not in result.stderr
+    assert "hint: if that is your EventBus, pass it as --url" in result.stderr
+    assert "reconnecting" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_server_that_never_says_ready_is_given_up_on_after_10_s() -> None:
+    """Socket accepted, hello read, no answer: --no-reconnect exits 3 after the 10 s deadline."""
+    import time
+
+    async def mute(ws: Any) -> None:
+        await ws.recv()
+        await ws.wait_closed()
+
+    with scripted_thread(mute) as url:
+        started = time.monotonic()
+        result = runner.invoke(app, ["listen", "--url", url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--no-reconnect"])
+        waited = time.monotonic() - started
+    assert result.exit_code == 3, result.stderr
+    assert "connected" not in result.stderr.splitlines()
+    assert "no ready within 10 s of the hello, no retries left" in result.stderr
+    assert waited >= 9.5  # it waited for the deadline, not for ever

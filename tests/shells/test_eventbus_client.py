@@ -21,36 +21,18 @@ from ofevents_cli.shells.eventbus import (
     Update,
     stream,
 )
-from tests.eventbus_servers import KEY, TOKEN, scripted
+from tests.eventbus_servers import (
+    KEY,
+    READY,
+    TOKEN,
+    collect,
+    count_events,
+    events,
+    scripted,
+)
+from tests.eventbus_servers import event_frame as _event
 
 FAST = {"initial_delay": 0.001, "max_delay": 0.01}
-
-
-async def collect(settings: ClientSettings, until: Callable[[list[Update]], bool],
-                  timeout: float = 10) -> list[Update]:
-    """Values from the client until `until(values)` holds."""
-    seen: list[Update] = []
-    updates = stream(settings)
-
-    async def go() -> None:
-        async for value in updates:
-            seen.append(value)
-            if until(seen):
-                return
-
-    try:
-        await asyncio.wait_for(go(), timeout)
-    finally:
-        await updates.aclose()
-    return seen
-
-
-def events(values: list[Update]) -> list[str]:
-    return [v.event.id for v in values if isinstance(v, EventReceived)]
-
-
-def count_events(n: int) -> Callable[[list[Update]], bool]:
-    return lambda values: len(events(values)) >= n
 
 
 def test_filters_reach_the_emulator() -> None:
@@ -95,14 +77,6 @@ def _server(*frames_then_close: Any, close: int = 1000) -> Callable[[Any], Await
             await ws.send(frame if isinstance(frame, str) else json.dumps(frame))
         await ws.close(close, "scripted")
     return script
-
-
-READY = {"op": "ready", "session": "s1", "subscribe": [], "resumed": False}
-
-
-def _event(n: int) -> dict[str, Any]:
-    return {"op": "event", "id": f"e{n}", "event": "tip", "accountId": "1",
-            "ts": "2026-11-22T10:30:00.000Z", "data": {"amount": n}}
 
 
 def test_drop_mid_stream_resumes_from_the_last_delivered_event() -> None:
