@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from ofevents_cli.core.catalogue import use_fixture_dirs
 from tests.redis_server import RedisServer
 
 _ENV = (
@@ -31,6 +32,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)
     yield config
+    use_fixture_dirs(())  # user fixture folders are per command: none leaks into the next test
 
 
 @pytest.fixture(scope="session")

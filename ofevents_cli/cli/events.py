@@ -7,7 +7,12 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.options import complete_event, complete_provider, provider_names
+from ofevents_cli.cli.options import (
+    FIXTURES_HELP,
+    complete_event,
+    complete_provider,
+    provider_names,
+)
 
 app = typer.Typer(
     help="The event catalogue: every event type ofevents can trigger, per provider.",
@@ -30,8 +35,15 @@ def events(
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per event on stdout.")
     ] = False,
+    fixtures: Annotated[
+        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
+                                 show_default=False)
+    ] = None,
 ) -> None:
     """List every event type: name, provider, one-line description."""
+    from ofevents_cli.shells.user_fixtures import load_user_fixtures
+
+    load_user_fixtures(fixtures)
     if ctx.invoked_subcommand is not None:
         return
     from ofevents_cli.core import catalogue
@@ -83,6 +95,10 @@ def show(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the exact compact bytes trigger sends.")
     ] = False,
+    fixtures: Annotated[
+        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
+                                 show_default=False)
+    ] = None,
 ) -> None:
     """Print the sample payload as `ofevents trigger` would send it (fresh id and time)."""
     import json
@@ -91,7 +107,10 @@ def show(
     from ofevents_cli.core.catalogue import find
     from ofevents_cli.core.payloads import Stamp, build_payload, encode
     from ofevents_cli.shells.clock import new_id, now
+    from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
+    if fixtures is not None:
+        load_user_fixtures(fixtures)
     event = find(name, provider)
     payload = build_payload(event, Stamp(new_id("evt"), now()), envelope=envelope)
     if raw:

@@ -44,7 +44,9 @@ def listen(
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
     from ofevents_cli.shells import config, emulator, eventbus, forwarder, listener
+    from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
+    load_user_fixtures()
     for name in event or ():
         find(name, "eventbus")  # a typo would silently match nothing: say so instead
     demo_settings = emulator.EmulatorSettings(port=0, rate=3.0) if demo else None

@@ -71,3 +71,7 @@ def webhook_provider(value: str) -> str | None:
         raise InputError(f"unknown --provider {value!r}",
                          f"use {provider_names('webhook', auto=True)}")
     return value
+
+
+FIXTURES_HELP = ("A folder of your own event types (<provider>/<event>.json), on top of the "
+                 "built-in ones and <config dir>/fixtures/.")

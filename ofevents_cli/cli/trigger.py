@@ -7,7 +7,12 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.options import complete_event, complete_provider, provider_names
+from ofevents_cli.cli.options import (
+    FIXTURES_HELP,
+    complete_event,
+    complete_provider,
+    provider_names,
+)
 
 
 @guarded
@@ -69,6 +74,10 @@ def trigger(
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per request.")
     ] = False,
+    fixtures: Annotated[
+        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
+                                 show_default=False)
+    ] = None,
 ) -> None:
     """Sign and send a realistic test delivery of EVENT."""
     import asyncio
@@ -84,7 +93,9 @@ def trigger(
         request_text,
         send_all,
     )
+    from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
+    load_user_fixtures(fixtures)
     found = find(event, provider)
     if found.provider == "eventbus":
         if save:

@@ -248,16 +248,16 @@ register(
              (Envelope("integration", "type", _integration),
               Envelope("reference", "event", _named("event"), scheme="ofapi-hex")),
              secret_env="OFAPI_WEBHOOK_SECRET"),
-    HexScheme("ofapi", ("X-OFAPI-Signature",), prefix="sha256=", title="X-OFAPI-Signature: "
-              "sha256=<hex>"),
+    HexScheme("ofapi", ("X-OFAPI-Signature",), prefix="sha256=",
+              title="`X-OFAPI-Signature: sha256=<hex>` (integration guide)"),
     HexScheme("ofapi-hex", ("X-OFAPI-Signature",), accepts=("sha256=",),
-              title="X-OFAPI-Signature: <hex>"),
+              title="`X-OFAPI-Signature: <hex>` (event reference)"),
 )
 register(
     Provider("onlyfansapi", "OnlyFansAPI.com", "OnlyFansAPI.com webhooks", ("onlyfansapi",),
              (Envelope("default", "event", _onlyfansapi),),
              secret_env="ONLYFANSAPI_WEBHOOK_SECRET"),
-    HexScheme("onlyfansapi", ("Signature",), title="Signature: <hex>"),
+    HexScheme("onlyfansapi", ("Signature",), title="`Signature: <hex>`"),
 )
 register(
     Provider("ofauth", "OFAuth", "OFAuth system and Realtime webhooks",
@@ -266,12 +266,15 @@ register(
               Envelope("sdk", "eventType", _sdk)),
              secret_env="OFAUTH_WEBHOOK_SECRET"),
     StandardWebhooksScheme("svix", ("svix-id", "svix-timestamp", "svix-signature"),
-                           title="Svix: svix-id, svix-timestamp, svix-signature"),
+                           title="`svix-id`, `svix-timestamp`, "
+                                 "`svix-signature: v1,<sig> [v1,<sig>…]`"),
     StandardWebhooksScheme("standard-webhooks",
                            ("webhook-id", "webhook-timestamp", "webhook-signature"),
-                           title="Standard Webhooks: webhook-id, -timestamp, -signature"),
+                           title="`webhook-id`, `webhook-timestamp`, `webhook-signature` "
+                                 "(as Svix)"),
     TimestampedScheme("ofauth-signature", ("OFAuth-Signature",),
-                      title="OFAuth-Signature: t=<unix>,v1=<sig>"),
+                      title="`OFAuth-Signature: t=<unix>,v1=<sig>` (hex signed; hex or base64 "
+                      "accepted)"),
 )
 register(
     Provider("eventbus", "BetterFans Link EventBus", "WebSocket events of every managed account",

@@ -84,6 +84,11 @@ class Scheme:
     title: str = ""
 
     @property
+    def signed(self) -> str:
+        """What the HMAC covers, for docs and `--explain`."""
+        return "the raw body"
+
+    @property
     def signature_header(self) -> str:
         """The header that carries the signature (the one detection looks for first)."""
         return self.headers[-1]
@@ -163,6 +168,11 @@ class StandardWebhooksScheme(Scheme):
     timestamped: bool = True
     id_prefix: str = "msg"
     secret_form: str = "`whsec_` followed by base64"
+
+    @property
+    def signed(self) -> str:
+        """What the HMAC covers."""
+        return "`{id}.{timestamp}.{body}`"
 
     def key(self, secret: str) -> bytes:
         """The base64-decoded part after `whsec_`."""
@@ -253,6 +263,11 @@ class TimestampedScheme(Scheme):
     since the documents do not say which."""
 
     timestamped: bool = True
+
+    @property
+    def signed(self) -> str:
+        """What the HMAC covers."""
+        return "`{t}.{body}`"
 
     def content(self, body: bytes, msg_id: str | None, timestamp: int | None) -> bytes:
         """`{t}.` then the raw body."""

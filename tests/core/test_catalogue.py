@@ -199,9 +199,13 @@ def test_each_event_name_belongs_to_one_provider() -> None:
     assert all(provider_of(e.name) == e.provider for e in all_events())
 
 
-def test_docs_events_md_lists_the_current_catalogue() -> None:
-    """docs/events.md's generated tables match the fixtures (fix: python scripts/events_doc.py)."""
-    script = runpy.run_path(str(ROOT / "scripts" / "events_doc.py"))
+def test_docs_tables_match_the_registry_and_the_fixtures() -> None:
+    """docs/events.md's catalogue and docs/signatures.md's scheme table are what the registry
+    and the fixtures say (fix: python scripts/docs_tables.py)."""
+    script = runpy.run_path(str(ROOT / "scripts" / "docs_tables.py"))
+    for name in ("events.md", "signatures.md"):
+        text = (ROOT / "docs" / name).read_text(encoding="utf-8")
+        assert script["regenerated"](name, text) == text, name
     text = (ROOT / "docs" / "events.md").read_text(encoding="utf-8")
-    assert script["regenerated"](text) == text
     assert all(f"`{name}`" in text for name in LABEL_NAMES.values())
+    assert "`svix-signature` (svix)" in (ROOT / "docs" / "signatures.md").read_text()
