@@ -1,7 +1,7 @@
 """Benchmark `ofevents trigger --count N --concurrency C` against bare client loops sending the
 same signed POSTs, all to a target faster than any of them, in one run.
 
-Run: `python bench/trigger.py [--count 10000] [--concurrency 1,20,50] [--rounds 5]`
+Run: `python bench/trigger.py [--count 10000] [--concurrency 1,20,50] [--rounds 3]`
 (venv with `pip install -e '.[bench]'`).
 
 The target is bench/target.py (raw asyncio HTTP/1.1, 200 with keep-alive) in its own process.
@@ -53,7 +53,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--concurrency", default="1,20,50", help="comma-separated")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     levels = [int(c) for c in args.concurrency.split(",")]
     harness.compile_ofevents()
