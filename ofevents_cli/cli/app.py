@@ -1,10 +1,10 @@
 """The `ofevents` command: one root app composed from one small module per command.
 
 Command modules import only typer at import time (their work is imported when they run), so
-`ofevents --help` and `--version` stay fast.
+`ofevents --help` and `--version` stay fast. They hold real annotations (no `from __future__
+import annotations`): typer would evaluate string ones, every command's, on each start (~15 ms
+of every --help). tests/cli/test_startup.py checks both.
 """
-
-from __future__ import annotations
 
 from typing import Annotated
 

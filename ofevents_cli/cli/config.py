@@ -1,7 +1,5 @@
 """`ofevents config`: read and edit the settings file (TOML in the user config dir)."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 import typer

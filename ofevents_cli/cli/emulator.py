@@ -1,7 +1,5 @@
 """`ofevents emulator`: a local EventBus with realistic traffic and `POST /v1/emit`."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

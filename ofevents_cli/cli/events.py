@@ -1,7 +1,5 @@
 """`ofevents events`: the event catalogue, and `events show NAME` for one sample payload."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -41,13 +39,13 @@ def events(
     ] = None,
 ) -> None:
     """List every event type: name, provider, one-line description."""
+    if ctx.invoked_subcommand is not None:  # `events show` reads its own --fixtures
+        return
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
     load_user_fixtures(fixtures)
-    if ctx.invoked_subcommand is not None:
-        return
     from ofevents_cli.core import catalogue
-    from ofevents_cli.render.output import console, emit_json
+    from ofevents_cli.render.output import console, emit_json, surely_plain
 
     listed = catalogue.events(provider)
     if json_lines:
@@ -55,8 +53,8 @@ def events(
             emit_json({"name": event.name, "provider": event.provider,
                        "description": event.description})
         return
-    out = console()
-    if not out.is_terminal or out.no_color:
+    out = None if surely_plain() else console()  # rich only when it may draw the table
+    if out is None or not out.is_terminal or out.no_color:
         width = max(len(e.name) for e in listed)
         owner = max(len(e.provider) for e in listed)
         for event in listed:
@@ -109,8 +107,7 @@ def show(
     from ofevents_cli.shells.clock import new_id, now
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
-    if fixtures is not None:
-        load_user_fixtures(fixtures)
+    load_user_fixtures(fixtures)
     event = find(name, provider)
     payload = build_payload(event, Stamp(new_id("evt"), now()), envelope=envelope)
     if raw:

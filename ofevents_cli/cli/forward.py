@@ -1,7 +1,5 @@
 """`ofevents forward`: a public URL (ngrok) for real deliveries, relayed to your local server."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

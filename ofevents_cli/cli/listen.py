@@ -1,7 +1,5 @@
 """`ofevents listen`: tail the EventBus (or the embedded emulator with --demo)."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer
@@ -28,9 +26,11 @@ def listen(
     print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
-    from ofevents_cli.shells.session_secret import session_secret
-
+    # the emulator, the forwarder and the session secret are imported only by the flags that
+    # use them: a plain `listen` starts without them
     if print_secret:
+        from ofevents_cli.shells.session_secret import session_secret
+
         print(session_secret())
         return
 
@@ -43,13 +43,17 @@ def listen(
     from ofevents_cli.core.catalogue import find
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
-    from ofevents_cli.shells import config, emulator, eventbus, forwarder, listener
+    from ofevents_cli.shells import config, eventbus, listener
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
     load_user_fixtures()
     for name in event or ():
         find(name, "eventbus")  # a typo would silently match nothing: say so instead
-    demo_settings = emulator.EmulatorSettings(port=0, rate=3.0) if demo else None
+    demo_settings = None
+    if demo:
+        from ofevents_cli.shells.emulator import EmulatorSettings
+
+        demo_settings = EmulatorSettings(port=0, rate=3.0)
     key = config.resolve(api_key, "BFL_API_KEY", "eventbus.api_key")
     token = config.resolve(ws_token, "BFL_WS_TOKEN", "eventbus.ws_token")
     if demo_settings is None and not (key and token):
@@ -65,6 +69,8 @@ def listen(
     forward = None
     if forward_to:
         from ofevents_cli.core.targets import parse_target
+        from ofevents_cli.shells import forwarder
+        from ofevents_cli.shells.session_secret import session_secret
 
         known = ([secret] if secret else config.secrets_for(None, provider)
                  if registry.provider(provider).secret_env else [])

@@ -1,7 +1,5 @@
 """`ofevents replay`: send captured deliveries again, as captured or freshly signed."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

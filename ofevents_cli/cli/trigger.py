@@ -1,7 +1,5 @@
 """`ofevents trigger`: send a realistic, correctly signed test delivery of any event type."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

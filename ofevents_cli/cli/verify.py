@@ -1,7 +1,5 @@
 """`ofevents verify`: check captured webhook signatures offline and explain failures."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

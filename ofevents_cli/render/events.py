@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ofevents_cli.core import frames
 from ofevents_cli.core.stream import (
@@ -20,7 +20,9 @@ from ofevents_cli.core.stream import (
 )
 from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control, money, safe
-from ofevents_cli.shells.forwarder import Delivered
+
+if TYPE_CHECKING:  # the forwarder is loaded only by `listen --forward-to` (see Renderer.other)
+    from ofevents_cli.shells.forwarder import Delivered
 
 
 def _user(d: Mapping[str, Any], key: str) -> str:
@@ -174,9 +176,6 @@ class Renderer:
         if isinstance(value, EventReceived):
             self.pending.append(_JSON.encode(value.event.flat()) if self.as_json
                                 else line(value.event, self.colour))
-        elif isinstance(value, Delivered):
-            self.undelivered += value.failed
-            say(delivery_line(value))
         elif isinstance(value, Gap):
             self.lost += 1
             after = escape_control(value.after or "the start")
@@ -192,5 +191,16 @@ class Renderer:
             say(f"disconnected: {escape_control(value.reason)}")
         elif isinstance(value, Problem):
             say(f"warning: {escape_control(value.message)}")
+        else:
+            self.other(value)
+
+    def other(self, value: object) -> None:
+        """A forwarder's delivery, or a note. Only `--forward-to` and `--demo` send these, so
+        the forwarder module is imported here, not by every `listen`."""
+        from ofevents_cli.shells.forwarder import Delivered
+
+        if isinstance(value, Delivered):
+            self.undelivered += value.failed
+            say(delivery_line(value))
         else:
             say(str(value))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,21 @@ def emit_json(record: dict[str, Any]) -> None:
 def say(message: str) -> None:
     """A line of conversation (state, progress, warnings) on stderr."""
     print(message, file=sys.stderr, flush=True)
+
+
+def surely_plain(stderr: bool = False) -> bool:
+    """True when a rich console here would show no colour or table: NO_COLOR is set, or the
+    stream is no terminal and neither FORCE_COLOR nor TTY_COMPATIBLE (which rich reads) says
+    otherwise. Decided without importing rich (~30 ms), which plain output does not need."""
+    if os.environ.get("NO_COLOR"):
+        return True
+    if "FORCE_COLOR" in os.environ or "TTY_COMPATIBLE" in os.environ:
+        return False
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stream: rich says no terminal
+        return True
 
 
 def console(stderr: bool = False) -> Console:

@@ -10,11 +10,14 @@ import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ofevents_cli.core.masking import mask
-from ofevents_cli.shells import emulator
 from ofevents_cli.shells.eventbus import ClientSettings, Disconnected, EventReceived, stream
-from ofevents_cli.shells.forwarder import Forwarder, ForwardSettings
+
+if TYPE_CHECKING:  # imported where used: a plain `listen` needs neither
+    from ofevents_cli.shells.emulator import EmulatorSettings
+    from ofevents_cli.shells.forwarder import ForwardSettings
 
 DRAIN_TIMEOUT = 30.0
 
@@ -32,7 +35,7 @@ class Note:
 async def listen(client: ClientSettings, show: Callable[[object], None], *,
                  flush: Callable[[], None] | None = None, max_events: int | None = None,
                  forward: ForwardSettings | None = None,
-                 demo: emulator.EmulatorSettings | None = None) -> None:
+                 demo: EmulatorSettings | None = None) -> None:
     """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C).
 
     `flush` (the renderer's) is called once the events already received are shown, before
@@ -59,12 +62,16 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
 
     async with contextlib.AsyncExitStack() as stack:
         if demo is not None:
-            served = await stack.enter_async_context(emulator.running(demo))
+            from ofevents_cli.shells.emulator import running
+
+            served = await stack.enter_async_context(running(demo))
             client = dataclasses.replace(client, url=served.url, api_key=demo.api_key,
                                          ws_token=demo.ws_token)
             show(Note(f"demo: emulator with {demo.accounts} accounts at {served.url}"))
         forwarder = None
         if forward is not None:
+            from ofevents_cli.shells.forwarder import Forwarder
+
             forwarder = Forwarder(forward, show)
             stack.push_async_callback(forwarder.aclose)
             show(Note(f"forwarding to {forward.url} ({forward.scheme}, "

@@ -1,4 +1,4 @@
-"""The root command: version, help, lazy imports, and the error boundary."""
+"""The root command: version, help and the error boundary (start-up: test_startup.py)."""
 
 from __future__ import annotations
 
@@ -28,18 +28,6 @@ def test_help_lists_every_command() -> None:
     assert result.exit_code == 0
     for command in ("events", "trigger", "verify", "listen", "emulator", "forward", "replay"):
         assert command in result.stdout
-
-
-def test_help_imports_no_heavy_module() -> None:
-    """`ofevents --help` loads no network, server, tunnel or rich module (it stays fast)."""
-    probe = ("import sys, runpy; sys.argv = ['ofevents', '--help']\n"
-             "try:\n    runpy.run_module('ofevents_cli', run_name='__main__')\n"
-             "except SystemExit:\n    pass\n"
-             "heavy = {'httpx', 'websockets', 'uvicorn', 'pyngrok', 'rich'}\n"
-             "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                          timeout=30, check=True)
-    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_exit_codes_are_the_contract() -> None:
