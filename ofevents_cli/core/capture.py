@@ -193,6 +193,7 @@ def _optional(record: dict[str, Any]) -> tuple[CaptureResponse | None, CaptureVe
 
 def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
     """One line -> a Capture, or a CaptureProblem saying what is wrong with it."""
+    given_text = isinstance(text, str)  # bytes are decoded strictly: no surrogate of their own
     try:
         text = text.decode("utf-8") if isinstance(text, bytes) else text
         record = json.loads(text)
@@ -206,7 +207,8 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         return CaptureProblem(line, "not readable JSON (a number with too many digits)")
     if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
-    strict = suspect(text, nesting=False)  # a `\u` escape: look for lone surrogates
+    # a `\ud…` escape (or text that held a surrogate already): look for lone surrogates
+    strict = suspect(text, nesting=False) or (given_text and lone_surrogate(text))
     ident, method, path, remote = (record.get("id"), record.get("method"), record.get("path"),
                                    record.get("remote"))
     try:

@@ -325,13 +325,13 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
 
 
 def decode_client(text: str | bytes) -> ClientFrame | Unknown | Malformed:
-    """A frame the server received."""
+    """A frame the server received (text as a WebSocket delivers it: valid Unicode)."""
     result: ClientFrame | Unknown | Malformed = _decode(text, _CLIENT_OPS)
     return result
 
 
 def decode_server(text: str | bytes) -> ServerFrame | Unknown | Malformed:
-    """A frame the client received."""
+    """A frame the client received (text as a WebSocket delivers it: valid Unicode)."""
     result: ServerFrame | Unknown | Malformed = _decode(text, _SERVER_OPS)
     return result
 

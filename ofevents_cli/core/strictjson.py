@@ -54,12 +54,14 @@ def escaped(text: str, width: int = 40) -> str:
 
 
 def suspect(text: str, nesting: bool = True) -> bool:
-    """A fast pre-check of JSON text: False means `problem` finds nothing in what it decodes
-    to, so well-formed input skips the walk. A lone surrogate needs a `\\u` escape (text read
-    as UTF-8 holds none), or text that already held one; deep nesting needs many brackets.
+    """A fast pre-check of JSON text decoded from UTF-8 (so holding no surrogate of its own):
+    False means `problem` finds nothing in what it decodes to, so well-formed input skips the
+    walk. A lone surrogate needs a `\\uD800`..`\\uDFFF` escape; deep nesting, many brackets.
     Non-finite numbers are the decoder's to catch (`parse_float`)."""
-    if "\\u" in text or lone_surrogate(text):
-        return True
+    if "\\ud" in text or "\\uD" in text:
+        bare = text.replace("\\\\", "")  # an escaped backslash starts no escape
+        if "\\ud" in bare or "\\uD" in bare:
+            return True
     return nesting and text.count("[") + text.count("{") > MAX_DEPTH
 
 

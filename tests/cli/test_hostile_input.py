@@ -102,6 +102,18 @@ def test_verify_body_keeps_the_message_id_exactly_as_given(tmp_path: Path) -> No
     assert json.loads(exact.stdout)["valid"] is True
 
 
+def test_verify_body_with_a_header_that_is_not_text_is_an_input_error(tmp_path: Path) -> None:
+    """A --header holding a lone surrogate (a command line that is not UTF-8 decodes to one)
+    is a usage error naming the header, exit 2, not a traceback."""
+    body = tmp_path / "body.json"
+    body.write_bytes(BODY.encode())
+    result = runner.invoke(app, ["verify", "--body", str(body), "--secret", SECRET,
+                                 "-H", "svix-id: msg_\udcff", "-H", f"svix-timestamp: {TS}",
+                                 "-H", "svix-signature: v1,x"])
+    assert result.exit_code == 2, result.stderr
+    assert "svix-id: msg_\\udcff" in result.stderr and "is not text" in result.stderr
+
+
 def test_replay_sends_the_valid_deliveries_and_names_the_hostile_lines(tmp_path: Path) -> None:
     """replay: the valid deliveries reach the target byte for byte; every hostile line is
     reported by number on stderr, none crashes the run."""

@@ -60,3 +60,15 @@ def test_byte_order_mark_on_the_first_line_is_ignored() -> None:
     good = Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (), b"{}").to_json()
     [item] = list(read_captures([b"\xef\xbb\xbf" + good.encode()]))
     assert isinstance(item, Capture)
+
+
+def test_json_escapes_inside_a_body_are_bytes_like_any_other() -> None:
+    """A body whose own JSON holds `\\ud800` (six ASCII bytes) or an emoji as escapes is read
+    byte for byte; only a lone surrogate in the record's own strings makes a line a problem."""
+    body = b'{"t":"\\ud800 \\ud83d\\ude00 \\\\ud800"}'
+    capture = Capture("d", "2026-11-22T00:00:00Z", "POST", "/", (("x-n", "a\\ud800"),), body)
+    [back] = list(read_captures([capture.to_json().encode()]))
+    assert back == capture
+    bad = capture.to_json().replace('"x-n","a', '"x-n","\\ud800')
+    [problem] = list(read_captures([bad.encode()]))
+    assert isinstance(problem, CaptureProblem) and "header 'x-n'" in problem.message

@@ -82,3 +82,44 @@ def test_nan_and_infinity_are_not_json() -> None:
                 f'"data":{{"amount":{constant}}}}}')
         decoded = frames.decode_server(text)
         assert isinstance(decoded, frames.Malformed) and constant.lstrip("-") in decoded.reason
+
+
+def _event_with(data: str) -> str:
+    return f'{{"op":"event","id":"e1","event":"tip","accountId":"1","ts":"t","data":{data}}}'
+
+
+def test_lone_surrogates_huge_numbers_and_deep_nesting_are_malformed_with_the_field() -> None:
+    """`\\ud800` (also as a key), 1e999 and 65 levels make the frame Malformed, naming the
+    event and the field; so does a lone surrogate in any op's field."""
+    for data, reason in (('{"text":"a\\ud800"}', "event e1: data.text holds a lone surrogate"),
+                         ('{"\\udfff":1}', "event e1: a key in data holds a lone surrogate"),
+                         ('{"m":[1,{"x":-1E400}]}', "event e1: data.m[1].x is a number out"),
+                         ('{"d":' + "[" * 64 + "]" * 64 + "}", "is nested deeper than 64")):
+        decoded = frames.decode_server(_event_with(data))
+        assert isinstance(decoded, frames.Malformed) and reason in decoded.reason, decoded
+        decoded.reason.encode("utf-8")  # printable
+    for text in ('{"op":"gap","after":"\\ud800"}', '{"op":"error","code":"x","message":"\\udc00"}',
+                 '{"op":"hello","apiKey":"\\ud800","wsToken":"t"}'):
+        assert isinstance(frames.decode_server(text), frames.Malformed) or isinstance(
+            frames.decode_client(text), frames.Malformed), text
+
+
+def test_what_only_looks_like_a_surrogate_is_delivered() -> None:
+    """A surrogate pair (an emoji written as escapes), an escaped backslash before `ud800`,
+    a 400-digit integer and 63 levels are valid: the event decodes and encodes again."""
+    data = ('{"text":"\\ud83d\\ude00 \\\\ud800","n":1' + "0" * 400 + ',"d":'
+            + "[" * 62 + "]" * 62 + "}")
+    decoded = frames.decode_server(_event_with(data))
+    assert isinstance(decoded, frames.Event), decoded
+    assert decoded.data["text"] == "😀 \\ud800" and decoded.data["n"] == 10**400
+    assert frames.decode_server(frames.encode(decoded)) == decoded
+
+
+def test_encode_refuses_a_lone_surrogate() -> None:
+    """encode: ValueError naming the field, rather than text no WebSocket can carry."""
+    try:
+        frames.encode(frames.Event("e1", "tip", "1", "t", {"text": "\ud800"}))
+    except ValueError as exc:
+        assert "text holds a lone surrogate" in str(exc)
+    else:
+        raise AssertionError("encoded a lone surrogate")

@@ -256,7 +256,8 @@ OPS = st.sampled_from(['"event"', '"ready"', '"gap"', '"error"', '"pong"', '"hel
 
 @st.composite
 def frame_texts(draw: st.DrawFn) -> str | bytes:
-    """A frame with each known field at hostile values, or any text or bytes."""
+    """A frame with each known field at hostile values, or any text (valid Unicode, as a
+    WebSocket delivers it) or bytes."""
     keys = ["id", "event", "accountId", "ts", "data", "session", "subscribe", "filter",
             "resumed", "last", "after", "reason", "code", "message", "retryAfter", "t",
             "apiKey", "wsToken", "resume", "client"]
@@ -267,7 +268,8 @@ def frame_texts(draw: st.DrawFn) -> str | bytes:
         pairs += [('"id"', '"e1"'), ('"event"', '"tip"'), ('"accountId"', '"1"'),
                   ('"ts"', '"2026-11-22T10:30:00.000Z"'), ('"data"', data)]
     text = _object(pairs)
-    return draw(st.one_of(st.just(text), TEXT, st.binary(max_size=50), ANY_JSON))
+    unicode = TEXT.map(lambda t: t.encode("utf-8", "replace").decode("utf-8"))  # as received
+    return draw(st.one_of(st.just(text), unicode, st.binary(max_size=50), ANY_JSON))
 
 
 @RUN
