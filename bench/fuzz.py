@@ -5,7 +5,7 @@ cores):
 
     .venv/bin/python bench/fuzz.py --seed 1 --count 1000000
 
-Each delivery is signed with one of the schemes in `core/signing.py` SCHEMES (in turn), with the
+Each delivery is signed with one of the registry's schemes (`core/providers.py`, in turn), with the
 scheme's real secret (one in 20 with an attacker's secret instead), then gets up to three
 mutations: bytes of the body, of the id, timestamp and signature headers (flipped, inserted,
 deleted, truncated), Unicode (spaces, zero-width and control characters, lone surrogates,
@@ -44,7 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ofevents_cli.core.signing import DEFAULT_TOLERANCE, SCHEMES, sign, verify
+from ofevents_cli.core import providers as registry
+from ofevents_cli.core.signing import DEFAULT_TOLERANCE, sign, verify
 
 NOW = 1_790_000_000
 BLOCK = 10_000
@@ -53,9 +54,10 @@ WHSEC_ATTACKER = "whsec_" + base64.b64encode(b"fuzz-attacker-key-not-the-real!!"
 TEXT_SECRET = "fuzz-real-hex-secret"
 TEXT_ATTACKER = "fuzz-attacker-secret"
 SVIX = ("svix", "standard-webhooks")
-ORDER = tuple(sorted(SCHEMES))
+ORDER = tuple(sorted(registry.schemes()))
 # the schemes whose signed content and key are the same: a renamed header is the same delivery
-FAMILY = {"svix": "svix", "standard-webhooks": "svix", "ofapi": "body", "onlyfansapi": "body",
+FAMILY = {"svix": "svix", "standard-webhooks": "svix", "ofapi": "body", "ofapi-hex": "body",
+          "onlyfansapi": "body",
           "ofauth-signature": "ofauth"}
 ID_TS = {"svix": ("svix-id", "svix-timestamp"),
          "standard-webhooks": ("webhook-id", "webhook-timestamp")}
@@ -98,7 +100,7 @@ class Delivery:
 
 
 def _signature_names(d: Delivery) -> list[int]:
-    names = {n.lower() for n in SCHEMES[d.scheme][1]}
+    names = {n.lower() for n in registry.scheme(d.scheme).headers}
     return [i for i, (k, _) in enumerate(d.headers) if k.lower() in names] or [0]
 
 
@@ -244,7 +246,7 @@ def m_cut_and_paste(rng: random.Random, d: Delivery) -> None:
         body = b"[" + body
     pasted = sign(d.scheme, _secret(d.scheme, False), body, msg_id=msg_id, timestamp=ts)
     d.signed.append((body, msg_id, ts))
-    names = {n.lower() for n in SCHEMES[d.scheme][1]}
+    names = {n.lower() for n in registry.scheme(d.scheme).headers}
     if rng.random() < 0.5:  # the whole set
         d.headers = [h for h in d.headers if h[0].lower() not in names] + pasted
     else:  # one header of it, in place of ours

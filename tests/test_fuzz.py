@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ofevents_cli.core import providers as registry
+
 FUZZ = Path(__file__).resolve().parents[1] / "bench" / "fuzz.py"
 
 
@@ -18,9 +20,8 @@ def test_a_short_fuzz_run_finds_no_crash_false_accept_or_unexplained_disagreemen
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("ofevents bench/fuzz.py: 5,000 mutated deliveries, seed 3")
-    rows = {line.split()[0]: line.split()[1:] for line in lines[2:8]}
-    assert set(rows) == {"ofapi", "ofauth-signature", "onlyfansapi", "standard-webhooks", "svix",
-                         "all"}
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:9]}
+    assert set(rows) == {*registry.schemes(), "all"}
     deliveries, accepted, _, crashes, false_accepts = rows["all"]
     assert (deliveries, crashes, false_accepts) == ("5,000", "0", "0")
     assert int(accepted.replace(",", "")) > 500
