@@ -22,7 +22,7 @@ from ofevents_cli.core.signing import (
     signed_content,
 )
 
-__all__ = ["Cause", "diagnose"]
+__all__ = ["Cause", "Variant", "body_variants", "diagnose", "key_variants"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ def _json_variants(body: bytes) -> Iterator[Variant]:
         ("pretty", lambda v: json.dumps(v, indent=2, ensure_ascii=False)),
         ("sorted keys", lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))),
         ("ASCII-escaped", lambda v: json.dumps(v, separators=(",", ":"))),
+        ("spaced, ASCII-escaped", json.dumps),  # Python's json.dumps(request.json)
     )
     seen = {body}
     for label, render in forms:
@@ -61,7 +62,8 @@ def _json_variants(body: bytes) -> Iterator[Variant]:
             )
 
 
-def _body_variants(body: bytes) -> Iterator[Variant]:
+def body_variants(body: bytes) -> Iterator[Variant]:
+    """The body as a mistaken signer or verifier may have hashed it instead of the raw bytes."""
     yield from _json_variants(body)
     yield "trailing_newline", "trailing newline added", body + b"\n", (
         "the signer's body ended with a newline the delivered body lacks: sign the exact bytes"
@@ -73,7 +75,8 @@ def _body_variants(body: bytes) -> Iterator[Variant]:
         )
 
 
-def _key_variants(scheme: str, secret: str) -> Iterator[Variant]:
+def key_variants(scheme: str, secret: str) -> Iterator[Variant]:
+    """The HMAC keys a secret is mistaken for (text vs base64, with or without `whsec_`)."""
     bare = secret.removeprefix("whsec_")
     if scheme in ("svix", "standard-webhooks"):
         whole = "whole `whsec_…` string" if bare != secret else "secret as text, not base64"
@@ -126,13 +129,13 @@ def diagnose(
             keys.append(scheme_key(scheme, secret))
         except ValueError:
             continue
-    for name, tried, candidate, advice in _body_variants(body):
+    for name, tried, candidate, advice in body_variants(body):
         content = signed_content(scheme, candidate, verdict.msg_id, verdict.timestamp)
         hit = signature_matches(scheme, [digest(k, content) for k in keys], received)
         causes.append(Cause(name, tried, hit, advice))
     content = signed_content(scheme, body, verdict.msg_id, verdict.timestamp)
     for secret in secrets:
-        for name, tried, key, advice in _key_variants(scheme, secret):
+        for name, tried, key, advice in key_variants(scheme, secret):
             hit = signature_matches(scheme, [digest(key, content)], received)
             causes.append(Cause(name, tried, hit, advice))
     if not any(c.matched for c in causes):
