@@ -14,6 +14,7 @@ from ofevents_cli import __version__
 from ofevents_cli.cli import (
     check,
     config,
+    doctor,
     emulator,
     events,
     forward,
@@ -60,6 +61,7 @@ app.command("replay")(replay.replay)
 app.command("trigger")(trigger.trigger)
 app.command("verify")(verify.verify)
 app.command("check")(check.check)
+app.command("doctor")(doctor.doctor)
 app.add_typer(events.app, name="events")
 app.add_typer(config.app, name="config")
 
