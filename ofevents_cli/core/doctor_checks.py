@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from urllib.parse import urlsplit
@@ -133,7 +134,8 @@ def clock_skew(sent_at: float, received_at: float, date_header: str | None) -> f
     if not date_header:
         return None
     try:
-        server = parsedate_to_datetime(date_header).timestamp()
+        when = parsedate_to_datetime(date_header)
+        server = (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
     # Date is truncated to the second: the source's clock was half a second later on average

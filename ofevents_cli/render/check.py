@@ -9,6 +9,7 @@ from typing import Any
 from ofevents_cli.core.check_cases import Setup
 from ofevents_cli.core.check_verdicts import CaseResult, Grade, Verdict
 from ofevents_cli.render.output import emit_json, say
+from ofevents_cli.render.text import escape_control
 
 _ORDER = {Verdict.FAIL: 0, Verdict.WARN: 1, Verdict.PASS: 2, Verdict.NA: 3}
 _STYLE = {Verdict.FAIL: "red", Verdict.WARN: "yellow", Verdict.PASS: "green", Verdict.NA: "dim"}
@@ -103,10 +104,10 @@ class CardRenderer:
             ms = "" if result.ms is None else f"{result.ms:.0f}"
             status = "-" if result.status is None else str(result.status)
             shown = result.verdict in (Verdict.FAIL, Verdict.WARN)
-            detail = Text(f"{result.sent} (expected {result.expected})" if shown
-                          else result.sent)
+            detail = Text(escape_control(f"{result.sent} (expected {result.expected})" if shown
+                                         else result.sent))
             if result.advice:
-                detail.append("\n" + result.advice, style="bold")
+                detail.append("\n" + escape_control(result.advice), style="bold")
             table.add_row(Text(result.verdict.value.upper()), Text(result.case), Text(status),
                           Text(ms), detail, style=_STYLE[result.verdict])
         out.print(table)
@@ -116,6 +117,6 @@ class CardRenderer:
         """Nothing accepted the first connection: say so (and close the JSON stream)."""
         if self.as_json:
             emit_json(summary_record(url, None, (), None, code, reason))
-        say(f"ofevents: error: nothing answers at {url}: {reason}")
+        say(f"ofevents: error: nothing answers at {escape_control(url)}: {reason}")
         say("hint: start your endpoint, or check the URL (a port alone means "
             "localhost:PORT/webhooks)")

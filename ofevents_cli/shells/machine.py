@@ -105,7 +105,7 @@ def _agent() -> Check:
             done = subprocess.run([path, "version"], capture_output=True, text=True,
                                   timeout=PROBE_TIMEOUT, check=False)
             lines = done.stdout.strip().splitlines()
-            version = lines[0] if done.returncode == 0 and lines else None
+            version = lines[0][:80] if done.returncode == 0 and lines else None
         except (OSError, subprocess.TimeoutExpired):
             version = None
     return agent_check(path, chosen, facts, version)
@@ -132,7 +132,8 @@ def _authtoken(config_readable: bool) -> Check:
         return authtoken_check("config ngrok.authtoken", saved)
     for path in ngrok_config_files():
         try:
-            token = token_in_ngrok_config(path.read_text(encoding="utf-8", errors="replace"))
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                token = token_in_ngrok_config(handle.read(65536))
         except OSError:
             continue
         if token:
@@ -150,14 +151,14 @@ async def _clock(source: str | None) -> Check:
     try:
         async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
             sent_at = now()
-            response = await client.get(source)
-            received_at = now()
+            async with client.stream("GET", source) as response:  # the headers only
+                received_at = now()
+                date = response.headers.get("date")
     except httpx.TransportError as exc:
         return clock_check(source, None, describe(exc))
     except (httpx.HTTPError, ValueError) as exc:  # not a URL httpx can send to
         return clock_check(source, None, f"not a usable URL ({exc})")
-    return clock_check(source, clock_skew(sent_at, received_at, response.headers.get("date")),
-                       None)
+    return clock_check(source, clock_skew(sent_at, received_at, date), None)
 
 
 async def _handshake(url: str, key: str, token: str) -> tuple[str | None, bool, str | None]:
