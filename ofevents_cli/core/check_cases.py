@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from ofevents_cli.core.catalogue import EventType, find
-from ofevents_cli.core.deliveries import SignedDelivery, id_prefix, scheme_for, signed_delivery
+from ofevents_cli.core.catalogue import EventType
+from ofevents_cli.core.check_setup import Setup, deliver
+from ofevents_cli.core.deliveries import SignedDelivery, id_prefix
 from ofevents_cli.core.diagnosis import body_variants, key_variants
 from ofevents_cli.core.payloads import Stamp
 from ofevents_cli.core.signing import (
@@ -33,17 +34,17 @@ from ofevents_cli.errors import InputError
 
 __all__ = [
     "CASES",
+    "DRIFT",
+    "OVERSIZE",
+    "SECURITY",
+    "UNKNOWN_EVENT",
     "Case",
-    "Deadline",
     "Expect",
     "Probe",
     "Request",
-    "Setup",
     "battery",
-    "chosen_event",
     "forged_secret",
     "has_timestamp",
-    "make_setup",
     "refusal_probes",
     "select",
 ]
@@ -60,40 +61,6 @@ UNKNOWN_EVENT = "ofevents.unknown_type"  # a type no provider sends (yet)
 DRIFT = 2 * DEFAULT_TOLERANCE  # stale/future: twice the 300 s every timestamped scheme allows
 OVERSIZE = 2 * 1024 * 1024  # above the usual 1 MiB (and Express's 100 kB) body limits
 EARLIER_BY = 60  # out-of-order: the earlier event's timestamp, well inside the tolerance
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """How long the provider waits for a 2xx (docs/providers.md), and when to warn before it."""
-
-    seconds: float
-    warn_after: float
-    source: str
-
-
-# provider -> its delivery timeout; moves onto the provider registry
-DEADLINES = {
-    "ofapi": Deadline(10.0, 5.0, "OFAPI: 2xx within 10 s (one guide says ~5 s)"),
-    "onlyfansapi": Deadline(10.0, 5.0, "OnlyFansAPI.com: not documented, 10 s assumed"),
-    "ofauth": Deadline(10.0, 5.0, "OFAuth: 10 s per attempt"),
-    "eventbus": Deadline(10.0, 5.0, "listen --forward-to: 10 s per attempt"),
-}
-# provider -> the event `check` sends unless --event says otherwise (a money event where the
-# provider documents one: a forged one is the costly mistake)
-DEFAULT_EVENTS = {
-    "ofapi": "tip.received",
-    "onlyfansapi": "messages.ppv.unlocked",
-    "ofauth": "connection.created",
-    "eventbus": "tip",
-}
-# provider -> (earlier, later) events of one subject (the same fan, connection or message in
-# the fixtures), for out-of-order
-ORDERED = {
-    "ofapi": ("subscriber.new", "subscriber.renewed"),
-    "onlyfansapi": ("subscriptions.new", "subscriptions.renewed"),
-    "ofauth": ("connection.created", "connection.updated"),
-    "eventbus": ("chat_message", "chat_message_like"),
-}
 
 
 class Expect(str, Enum):
@@ -140,55 +107,6 @@ class Probe:
     request: Request
 
 
-@dataclass(frozen=True)
-class Setup:
-    """What the battery is built from: the event, its provider's scheme and timeout, the secret."""
-
-    event: EventType
-    earlier: EventType
-    later: EventType
-    scheme: str
-    secret: str
-    envelope: str | None
-    user_agent: str
-    deadline: Deadline
-
-    @property
-    def provider(self) -> str:
-        """The provider whose deliveries are imitated."""
-        return self.event.provider
-
-    @property
-    def signature_header(self) -> str:
-        """The header carrying the signature (the last one a scheme sets)."""
-        return SCHEMES[self.scheme][1][-1]
-
-
-def chosen_event(provider: str | None, event: str | None) -> EventType:
-    """The event to send: --event (its provider is the one that has it), else the provider's
-    default; InputError when neither says whose deliveries to imitate."""
-    if event:
-        return find(event, provider)
-    if provider is None:
-        raise InputError("say whose deliveries to imitate",
-                         f"pass --provider ({', '.join(DEFAULT_EVENTS)}) or --event")
-    if provider not in DEFAULT_EVENTS:
-        raise InputError(f"unknown provider {provider!r}",
-                         f"use one of: {', '.join(DEFAULT_EVENTS)} (--provider)")
-    return find(DEFAULT_EVENTS[provider], provider)
-
-
-def make_setup(event: EventType, scheme: str | None, secret: str, envelope: str | None,
-               user_agent: str) -> Setup:
-    """Everything the battery needs; InputError for a scheme, envelope or secret that
-    cannot be sent."""
-    earlier, later = (find(name, event.provider) for name in ORDERED[event.provider])
-    setup = Setup(event, earlier, later, scheme_for(event.provider, scheme), secret, envelope,
-                  user_agent, DEADLINES[event.provider])
-    _delivery(setup, Stamp("evt_check", 0))  # a bad envelope or secret fails here, not later
-    return setup
-
-
 def select(names: Sequence[str]) -> tuple[str, ...]:
     """The cases to run, in battery order: all by default; `bad-input` means its four;
     `slow-path` times genuine deliveries, so it brings `valid`."""
@@ -210,14 +128,6 @@ def select(names: Sequence[str]) -> tuple[str, ...]:
 def has_timestamp(scheme: str) -> bool:
     """Whether the scheme signs a timestamp (so stale and future deliveries can be refused)."""
     return signed_content(scheme, b"", "msg", 1) != signed_content(scheme, b"", "msg", 2)
-
-
-def _delivery(setup: Setup, stamp: Stamp, *, event: EventType | None = None,
-              secret: str | None = None, overrides: Sequence[tuple[str, Any]] = ()
-              ) -> SignedDelivery:
-    return signed_delivery(event or setup.event, stamp, scheme=setup.scheme,
-                           secret=secret or setup.secret, user_agent=setup.user_agent,
-                           envelope=setup.envelope, overrides=overrides)
 
 
 def forged_secret(secret: str) -> str:
@@ -243,6 +153,10 @@ def _without(headers: Sequence[tuple[str, str]], names: Sequence[str]
     return tuple(h for h in headers if h[0].lower() not in lowered)
 
 
+def _sent(delivery: SignedDelivery) -> Request:
+    return Request(delivery.headers, delivery.body)
+
+
 @dataclass(frozen=True)
 class _Builder:
     """Builds each case with fresh ids and the same clock reading."""
@@ -250,6 +164,14 @@ class _Builder:
     setup: Setup
     now: float
     new_id: Callable[[str], str]
+
+    @property
+    def event(self) -> str:
+        return self.setup.event.name
+
+    @property
+    def header(self) -> str:
+        return self.setup.signature_header
 
     def stamp(self, offset: float = 0) -> Stamp:
         return Stamp(self.new_id(id_prefix(self.setup.scheme)), self.now + offset)
@@ -259,7 +181,7 @@ class _Builder:
                 ) -> tuple[SignedDelivery, Stamp]:
         """A delivery as the provider would send it (`secret` and `offset` aside)."""
         stamp = self.stamp(offset)
-        return _delivery(self.setup, stamp, event=event, secret=secret,
+        return deliver(self.setup, stamp, event=event, secret=secret,
                          overrides=overrides), stamp
 
     def resigned(self, delivery: SignedDelivery, stamp: Stamp, signed: bytes,
@@ -272,84 +194,100 @@ class _Builder:
         return Request((*kept, *signature), signed if body is None else body)
 
     def case(self, name: str) -> Case:
-        s = self.setup
-        event, header = s.event.name, s.signature_header
-        if name in ("stale", "future") and not has_timestamp(s.scheme):
+        """The case `name`, or its n/a form when the scheme has nothing to judge it by."""
+        scheme = self.setup.scheme
+        if name in ("stale", "future") and not has_timestamp(scheme):
             return Case(name, "nothing", "4xx", Expect.REFUSE,
-                        skipped=f"{s.scheme} signs no timestamp, so a captured delivery "
+                        skipped=f"{scheme} signs no timestamp, so a captured delivery "
                         "verifies forever: de-duplicate deliveries (see duplicate) to blunt "
                         "replays")
-        if name == "valid":
-            delivery, _ = self.genuine()
-            return Case(name, f"{event} signed with your secret ({header})",
-                        f"2xx within {s.deadline.seconds:g} s", Expect.ACCEPT,
-                        (Request(delivery.headers, delivery.body),))
-        if name == "forged":
-            delivery, _ = self.genuine(secret=forged_secret(s.secret))
-            return Case(name, f"{event} signed with another secret", "4xx", Expect.REFUSE,
-                        (Request(delivery.headers, delivery.body),))
-        if name == "tampered":
-            delivery, _ = self.genuine()
-            body, what = _tamper(delivery.body)
-            return Case(name, f"{event}, valid signature, then {what}", "4xx", Expect.REFUSE,
-                        (Request(delivery.headers, body),))
-        if name == "unsigned":
-            delivery, _ = self.genuine()
-            return Case(name, f"{event} without {header}", "4xx", Expect.REFUSE,
-                        (Request(_without(delivery.headers, [header]), delivery.body),))
-        if name in ("stale", "future"):
-            offset = -DRIFT if name == "stale" else DRIFT
-            delivery, _ = self.genuine(offset=offset)
-            when = "old" if name == "stale" else "in the future"
-            return Case(name, f"{event} signed with a timestamp {DRIFT} s {when}", "4xx",
-                        Expect.REFUSE, (Request(delivery.headers, delivery.body),))
-        if name == "reserialised":
-            delivery, _ = self.genuine()
-            _, tried, body, _ = next(v for v in body_variants(delivery.body)
-                                     if v[0] == "body_reserialised")
-            return Case(name, f"{event}, {tried}, original signature", "4xx", Expect.REFUSE,
-                        (Request(delivery.headers, body),))
-        if name == "duplicate":
-            delivery, _ = self.genuine()
-            request = Request(delivery.headers, delivery.body)
-            return Case(name, f"{event} {delivery.delivery_id} twice, identical",
-                        "2xx both times, never 409 or 5xx", Expect.ACCEPT, (request, request))
-        if name == "out-of-order":
-            later, _ = self.genuine(event=s.later)
-            earlier, _ = self.genuine(event=s.earlier, offset=-EARLIER_BY)
-            return Case(name, f"{s.later.name}, then the earlier {s.earlier.name} (same "
-                        "subject)", "2xx both, never 5xx", Expect.ACCEPT,
-                        (Request(later.headers, later.body),
-                         Request(earlier.headers, earlier.body)))
-        if name == "unknown-event":
-            unknown = dataclasses.replace(s.event, name=UNKNOWN_EVENT)
-            delivery, _ = self.genuine(event=unknown)
-            return Case(name, f"{UNKNOWN_EVENT} signed with your secret", "2xx (ignore it)",
-                        Expect.ACCEPT, (Request(delivery.headers, delivery.body),))
-        if name == "slow-path":
-            return Case(name, "timing of the genuine deliveries above",
-                        f"p50 and max under {s.deadline.seconds:g} s", Expect.TIMING)
-        return self.bad_input(name)
+        if name.startswith("bad-input:"):
+            return self.bad_input(name)
+        method: Callable[[], Case] = getattr(self, name.replace("-", "_"))
+        return method()
+
+    def valid(self) -> Case:
+        delivery, _ = self.genuine()
+        return Case("valid", f"{self.event} signed with your secret ({self.header})",
+                    f"2xx within {self.setup.deadline.seconds:g} s", Expect.ACCEPT,
+                    (_sent(delivery),))
+
+    def forged(self) -> Case:
+        delivery, _ = self.genuine(secret=forged_secret(self.setup.secret))
+        return Case("forged", f"{self.event} signed with another secret", "4xx", Expect.REFUSE,
+                    (_sent(delivery),))
+
+    def tampered(self) -> Case:
+        delivery, _ = self.genuine()
+        body, what = _tamper(delivery.body)
+        return Case("tampered", f"{self.event}, valid signature, then {what}", "4xx",
+                    Expect.REFUSE, (Request(delivery.headers, body),))
+
+    def unsigned(self) -> Case:
+        delivery, _ = self.genuine()
+        return Case("unsigned", f"{self.event} without {self.header}", "4xx", Expect.REFUSE,
+                    (Request(_without(delivery.headers, [self.header]), delivery.body),))
+
+    def stale(self) -> Case:
+        delivery, _ = self.genuine(offset=-DRIFT)
+        return Case("stale", f"{self.event} signed with a timestamp {DRIFT} s old", "4xx",
+                    Expect.REFUSE, (_sent(delivery),))
+
+    def future(self) -> Case:
+        delivery, _ = self.genuine(offset=DRIFT)
+        return Case("future", f"{self.event} signed with a timestamp {DRIFT} s in the future",
+                    "4xx", Expect.REFUSE, (_sent(delivery),))
+
+    def reserialised(self) -> Case:
+        delivery, _ = self.genuine()
+        _, tried, body, _ = next(v for v in body_variants(delivery.body)
+                                 if v[0] == "body_reserialised")
+        return Case("reserialised", f"{self.event}, {tried}, original signature", "4xx",
+                    Expect.REFUSE, (Request(delivery.headers, body),))
+
+    def duplicate(self) -> Case:
+        delivery, _ = self.genuine()
+        return Case("duplicate", f"{self.event} {delivery.delivery_id} twice, identical",
+                    "2xx both times, never 409 or 5xx", Expect.ACCEPT,
+                    (_sent(delivery), _sent(delivery)))
+
+    def out_of_order(self) -> Case:
+        earlier_event, later_event = self.setup.earlier, self.setup.later
+        later, _ = self.genuine(event=later_event)
+        earlier, _ = self.genuine(event=earlier_event, offset=-EARLIER_BY)
+        return Case("out-of-order", f"{later_event.name}, then the earlier "
+                    f"{earlier_event.name} (same subject)", "2xx both, never 5xx",
+                    Expect.ACCEPT, (_sent(later), _sent(earlier)))
+
+    def unknown_event(self) -> Case:
+        delivery, _ = self.genuine(event=dataclasses.replace(self.setup.event,
+                                                             name=UNKNOWN_EVENT))
+        return Case("unknown-event", f"{UNKNOWN_EVENT} signed with your secret",
+                    "2xx (ignore it)", Expect.ACCEPT, (_sent(delivery),))
+
+    def slow_path(self) -> Case:
+        return Case("slow-path", "timing of the genuine deliveries above",
+                    f"p50 and max under {self.setup.deadline.seconds:g} s", Expect.TIMING)
 
     def bad_input(self, name: str) -> Case:
+        """Junk a parser must refuse, signed so that it gets past the signature check."""
         delivery, stamp = self.genuine()
-        event = self.setup.event.name
         expected = "4xx or 413, never 5xx or a hang"
         if name == "bad-input:empty-body":
             return Case(name, "a signed empty body", expected, Expect.REJECT,
                         (self.resigned(delivery, stamp, b""),))
         if name == "bad-input:invalid-json":
             cut = delivery.body[: len(delivery.body) // 2]
-            return Case(name, f"{event} cut in half (not JSON), signed", expected,
+            return Case(name, f"{self.event} cut in half (not JSON), signed", expected,
                         Expect.REJECT, (self.resigned(delivery, stamp, cut),))
         if name == "bad-input:content-type":
             headers = (*_without(delivery.headers, ["Content-Type"]),
                        ("Content-Type", "text/plain"))
-            return Case(name, f"{event} signed, sent as text/plain", expected,
+            return Case(name, f"{self.event} signed, sent as text/plain", expected,
                         Expect.REJECT, (Request(headers, delivery.body),))
         big, _ = self.genuine(overrides=(("ofevents_padding", "x" * OVERSIZE),))
-        return Case(name, f"{event} signed, padded past {OVERSIZE >> 20} MiB", expected,
-                    Expect.REJECT, (Request(big.headers, big.body),))
+        return Case(name, f"{self.event} signed, padded past {OVERSIZE >> 20} MiB", expected,
+                    Expect.REJECT, (_sent(big),))
 
 
 def battery(setup: Setup, names: Sequence[str], now: float, new_id: Callable[[str], str]

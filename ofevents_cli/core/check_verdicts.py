@@ -9,14 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
-from ofevents_cli.core.check_cases import (
-    DRIFT,
-    OVERSIZE,
-    Case,
-    Expect,
-    Probe,
-    Setup,
-)
+from ofevents_cli.core.check_cases import DRIFT, OVERSIZE, Case, Expect, Probe
+from ofevents_cli.core.check_setup import Setup
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import ENVELOPES
 from ofevents_cli.core.signing import DEFAULT_TOLERANCE, PROVIDER_SCHEMES, scheme_key

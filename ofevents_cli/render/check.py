@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ofevents_cli.core.check_cases import Setup
+from ofevents_cli.core.check_setup import Setup
 from ofevents_cli.core.check_verdicts import CaseResult, Grade, Verdict
 from ofevents_cli.render.output import emit_json, say
 from ofevents_cli.render.text import escape_control

@@ -7,16 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ofevents_cli.core.check_cases import (
-    Expect,
-    Request,
-    Setup,
-    battery,
-    chosen_event,
-    make_setup,
-    refusal_probes,
-    select,
-)
+from ofevents_cli.core.check_cases import Expect, Request, battery, refusal_probes, select
+from ofevents_cli.core.check_setup import Setup, chosen_event, make_setup
 from ofevents_cli.core.check_verdicts import Answer, CaseResult, explain_refusal, judge, timing
 from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import InputError

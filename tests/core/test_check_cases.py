@@ -13,19 +13,16 @@ import pytest
 from ofevents_cli.core.catalogue import find
 from ofevents_cli.core.check_cases import (
     CASES,
-    DEFAULT_EVENTS,
     DRIFT,
-    ORDERED,
     Case,
     Expect,
-    Setup,
     battery,
     forged_secret,
     has_timestamp,
-    make_setup,
     refusal_probes,
     select,
 )
+from ofevents_cli.core.check_setup import DEFAULT_EVENTS, ORDERED, Setup, make_setup
 from ofevents_cli.core.check_verdicts import (
     Answer,
     CaseResult,
