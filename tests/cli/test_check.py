@@ -259,3 +259,22 @@ def test_installed_command_grades_an_endpoint() -> None:
     assert [line["case"] for line in lines[:-1]] == list(CASES)
     assert set(lines[0]) == {"case", "sent", "expected", "status", "ms", "verdict", "advice"}
     assert lines[-1]["grade"] == "A" and lines[-1]["event"] == "connection.created"
+
+
+def test_an_endpoint_that_does_not_speak_http_fails_without_a_traceback() -> None:
+    """A server answering garbage accepted the connection (not exit 3): valid fails, plainly."""
+    from tests.target import scripted
+
+    with scripted({b"POST": b"this is not HTTP\r\n\r\n"}) as base:
+        code, cases, _ = card(f"{base}/webhooks", "ofapi", "--case", "valid")
+    assert code == 1 and cases["valid"]["verdict"] == "fail"
+    assert cases["valid"]["status"] is None
+    assert cases["valid"]["advice"].startswith("no answer (")
+
+
+def test_help_lists_check_and_doctor() -> None:
+    """`ofevents --help` names both commands; each has its own --help with --format."""
+    assert {"check", "doctor"} <= set(runner.invoke(app, ["--help"]).stdout.split())
+    for command in ("check", "doctor"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "--format" in result.stdout and "--json" in result.stdout
