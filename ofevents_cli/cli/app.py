@@ -11,7 +11,18 @@ from typing import Annotated
 import typer
 
 from ofevents_cli import __version__
-from ofevents_cli.cli import config, emulator, events, forward, listen, replay, trigger, verify
+from ofevents_cli.cli import (
+    check,
+    config,
+    doctor,
+    emulator,
+    events,
+    forward,
+    listen,
+    replay,
+    trigger,
+    verify,
+)
 from ofevents_cli.cli.boundary import DEBUG
 
 app = typer.Typer(
@@ -49,6 +60,8 @@ app.command("forward")(forward.forward)
 app.command("replay")(replay.replay)
 app.command("trigger")(trigger.trigger)
 app.command("verify")(verify.verify)
+app.command("check")(check.check)
+app.command("doctor")(doctor.doctor)
 app.add_typer(events.app, name="events")
 app.add_typer(config.app, name="config")
 

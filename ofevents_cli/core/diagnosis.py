@@ -21,7 +21,7 @@ from ofevents_cli.core.signing import (
     signed_content,
 )
 
-__all__ = ["Cause", "diagnose"]
+__all__ = ["Cause", "Variant", "body_variants", "diagnose"]
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,7 @@ def _json_variants(body: bytes) -> Iterator[Variant]:
         ("pretty", lambda v: json.dumps(v, indent=2, ensure_ascii=False)),
         ("sorted keys", lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))),
         ("ASCII-escaped", lambda v: json.dumps(v, separators=(",", ":"))),
+        ("spaced, ASCII-escaped", json.dumps),  # Python's json.dumps(request.json)
     )
     seen = {body}
     for label, render in forms:
@@ -63,7 +64,8 @@ def _json_variants(body: bytes) -> Iterator[Variant]:
             )
 
 
-def _body_variants(body: bytes) -> Iterator[Variant]:
+def body_variants(body: bytes) -> Iterator[Variant]:
+    """The body as a mistaken signer or verifier may have hashed it instead of the raw bytes."""
     yield from _json_variants(body)
     yield "trailing_newline", "trailing newline added", body + b"\n", (
         "the signer's body ended with a newline the delivered body lacks: sign the exact bytes"
@@ -104,7 +106,7 @@ def diagnose(
             keys.append(scheme_key(scheme, secret))
         except ValueError:
             continue
-    for name, tried, candidate, advice in _body_variants(body):
+    for name, tried, candidate, advice in body_variants(body):
         content = signed_content(scheme, candidate, verdict.msg_id, verdict.timestamp)
         hit = signature_matches(scheme, [digest(k, content) for k in keys], received)
         causes.append(Cause(name, tried, hit, advice))

@@ -71,6 +71,10 @@ class Provider:
     secret_env: str | None = None
     kind: Literal["webhook", "eventbus"] = "webhook"
     fixtures: Traversable | None = field(default=None, compare=False)
+    timeout: float = 10.0  # seconds it waits for a 2xx before it counts a failure
+    timeout_source: str = "not documented: 10 s assumed"
+    sample_event: str | None = None  # what `check` sends unless told (a money event)
+    ordered: tuple[str, str] | None = None  # an earlier and a later event of one subject
 
     @property
     def config_key(self) -> str | None:
@@ -247,7 +251,9 @@ register(
              ("ofapi", "ofapi-hex"),
              (Envelope("integration", "type", _integration),
               Envelope("reference", "event", _named("event"), scheme="ofapi-hex")),
-             secret_env="OFAPI_WEBHOOK_SECRET"),
+             secret_env="OFAPI_WEBHOOK_SECRET", timeout_source="2xx within 10 s (one guide says "
+             "~5 s)", sample_event="tip.received",
+             ordered=("subscriber.new", "subscriber.renewed")),
     HexScheme("ofapi", ("X-OFAPI-Signature",), prefix="sha256=",
               title="`X-OFAPI-Signature: sha256=<hex>` (integration guide)"),
     HexScheme("ofapi-hex", ("X-OFAPI-Signature",), accepts=("sha256=",),
@@ -256,7 +262,8 @@ register(
 register(
     Provider("onlyfansapi", "OnlyFansAPI.com", "OnlyFansAPI.com webhooks", ("onlyfansapi",),
              (Envelope("default", "event", _onlyfansapi),),
-             secret_env="ONLYFANSAPI_WEBHOOK_SECRET"),
+             secret_env="ONLYFANSAPI_WEBHOOK_SECRET", sample_event="messages.ppv.unlocked",
+             ordered=("subscriptions.new", "subscriptions.renewed")),
     HexScheme("onlyfansapi", ("Signature",), title="`Signature: <hex>`"),
 )
 register(
@@ -264,7 +271,9 @@ register(
              ("svix", "standard-webhooks", "ofauth-signature"),
              (Envelope("docs", "type", _named("type")),
               Envelope("sdk", "eventType", _sdk)),
-             secret_env="OFAUTH_WEBHOOK_SECRET"),
+             secret_env="OFAUTH_WEBHOOK_SECRET", timeout_source="10 s per attempt",
+             sample_event="connection.created",
+             ordered=("connection.created", "connection.updated")),
     StandardWebhooksScheme("svix", ("svix-id", "svix-timestamp", "svix-signature"),
                            title="`svix-id`, `svix-timestamp`, "
                                  "`svix-signature: v1,<sig> [v1,<sig>…]`"),
@@ -278,5 +287,7 @@ register(
 )
 register(
     Provider("eventbus", "BetterFans Link EventBus", "WebSocket events of every managed account",
-             ("standard-webhooks",), (Envelope("emit", "event", _emit),), kind="eventbus"),
+             ("standard-webhooks",), (Envelope("emit", "event", _emit),), kind="eventbus",
+             timeout_source="listen --forward-to: 10 s per attempt", sample_event="tip",
+             ordered=("chat_message", "chat_message_like")),
 )

@@ -31,3 +31,18 @@ def test_completion_offers_the_commands() -> None:
            "COMP_CWORD": "1"}
     done = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=30)
     assert "trigger" in done.stdout.split()
+
+
+@pytest.mark.parametrize(("words", "cword", "offered"), [
+    ("ofevents ch", "1", {"check"}),
+    ("ofevents do", "1", {"doctor"}),
+    ("ofevents check 3000 --case bad", "4", {"bad-input", "bad-input:oversized"}),
+])
+def test_completion_offers_check_doctor_and_the_case_names(words: str, cword: str,
+                                                           offered: set[str]) -> None:
+    """Bash completion knows `check`, `doctor`, and the names `check --case` takes."""
+    exe = Path(sys.executable).with_name("ofevents")
+    env = {**os.environ, "_OFEVENTS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": cword}
+    done = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=30)
+    assert offered <= set(done.stdout.split())
