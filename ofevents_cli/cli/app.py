@@ -23,10 +23,12 @@ from ofevents_cli.cli import (
     trigger,
     verify,
 )
-from ofevents_cli.cli.boundary import DEBUG
+from ofevents_cli.cli.boundary import DEBUG, OfeventsGroup
+from ofevents_cli.cli.examples import epilog, short_help
 
 app = typer.Typer(
     name="ofevents",
+    cls=OfeventsGroup,
     help="The developer CLI for OnlyFans-API event streams and webhooks.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -54,16 +56,15 @@ def root(
 
 
 # in the order a user meets them: tail, develop locally, receive, re-send, fire, check
-app.command("listen")(listen.listen)
-app.command("emulator")(emulator.emulator)
-app.command("forward")(forward.forward)
-app.command("replay")(replay.replay)
-app.command("trigger")(trigger.trigger)
-app.command("verify")(verify.verify)
-app.command("check")(check.check)
-app.command("doctor")(doctor.doctor)
-app.add_typer(events.app, name="events")
-app.add_typer(config.app, name="config")
+for _name, _command in (("listen", listen.listen), ("emulator", emulator.emulator),
+                        ("forward", forward.forward), ("replay", replay.replay),
+                        ("trigger", trigger.trigger), ("verify", verify.verify),
+                        ("check", check.check), ("doctor", doctor.doctor)):
+    app.command(_name, short_help=short_help(_name), epilog=epilog(_name))(_command)
+app.add_typer(events.app, name="events", short_help=short_help("events"),
+              epilog=epilog("events"))
+app.add_typer(config.app, name="config", short_help=short_help("config"),
+              epilog=epilog("config"))
 
 
 def main() -> None:

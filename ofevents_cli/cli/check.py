@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.formats import Format
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import finite
 
 
@@ -55,25 +55,19 @@ def check(
                      "10).", min=0.1, callback=lambda v: v if v is None else finite(v),
                      show_default=False),
     ] = None,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="Same as --format json.")
-    ] = False,
-    output: Annotated[
-        Format | None,
-        typer.Option("--format", help="text (a report card) or json (one object per case, "
-                     "then a summary).", show_default=False),
-    ] = None,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """Send a battery of genuine, forged and malformed deliveries to URL and grade the answers
     (exit 1 if any case fails, 3 if nothing answers)."""
     import asyncio
 
-    from ofevents_cli.cli.formats import wants_json
     from ofevents_cli.core.check_verdicts import exit_code, grade
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.check import CardRenderer
     from ofevents_cli.shells.checking import CheckPlan, run_check
 
-    as_json = wants_json(output, json_lines)
+    as_json = output_format(output, json_lines) is Format.JSON
     plan = CheckPlan.make(url, provider=provider, event=event, secret=secret, scheme=scheme,
                           envelope=envelope, cases=case or [], timeout=timeout)
     with CardRenderer(as_json, len(plan.cases)) as renderer:

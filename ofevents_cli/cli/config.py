@@ -5,6 +5,7 @@ from typing import Annotated, Any
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.examples import epilog, short_help
 
 app = typer.Typer(
     help="Read and edit the config file. Settings precedence: flag > env var > config file "
@@ -24,7 +25,8 @@ def _shown(key: str, value: Any) -> str:
     return mask(str(value)) if is_secret(key) else str(value)
 
 
-@app.command("path")
+@app.command("path", short_help=short_help("config path"),
+             epilog=epilog("config path"))
 @guarded
 def path() -> None:
     """Print where the config file is (it may not exist yet)."""
@@ -33,7 +35,8 @@ def path() -> None:
     print(config_file())
 
 
-@app.command("list")
+@app.command("list", short_help=short_help("config list"),
+             epilog=epilog("config list"))
 @guarded
 def list_keys(
     all_known: Annotated[
@@ -65,7 +68,8 @@ def list_keys(
             print(f"{key} = {shown}")
 
 
-@app.command("get")
+@app.command("get", short_help=short_help("config get"),
+             epilog=epilog("config get"))
 @guarded
 def get(key: KeyArgument) -> None:
     """Print one key's value (masked if secret); exit 1 if it is not set."""
@@ -86,7 +90,8 @@ def get(key: KeyArgument) -> None:
         print(_shown(key, value))
 
 
-@app.command("set")
+@app.command("set", short_help=short_help("config set"),
+             epilog=epilog("config set"))
 @guarded
 def set_(
     key: KeyArgument,
@@ -131,7 +136,8 @@ def set_(
     say(f"set {key} = {_shown(key, value)} in {written}")
 
 
-@app.command("unset")
+@app.command("unset", short_help=short_help("config unset"),
+             epilog=epilog("config unset"))
 @guarded
 def unset(key: KeyArgument) -> None:
     """Remove a key from the config file (nothing to do if it is not set)."""

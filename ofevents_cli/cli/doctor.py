@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.formats import Format
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 
 
 @guarded
@@ -24,21 +24,17 @@ def doctor(
         bool, typer.Option("--online", help="Check the clock against a public HTTPS server "
                            "(the only check that needs the internet).")
     ] = False,
-    json_lines: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
-    output: Annotated[
-        Format | None,
-        typer.Option("--format", help="text (one line per check) or json (one object per "
-                     "check, then a summary).", show_default=False),
-    ] = None,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """Check Python, ofevents, the config file, secrets, clock, proxies, ngrok, the EventBus
     and the default target (exit 1 if any check fails)."""
     import asyncio
     import os
 
-    from ofevents_cli.cli.formats import wants_json
     from ofevents_cli.core.doctor_checks import exit_code
     from ofevents_cli.core.targets import parse_target
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.doctor import show
     from ofevents_cli.shells.machine import (
         DEFAULT_TIME_SOURCE,
@@ -47,7 +43,7 @@ def doctor(
         run_doctor,
     )
 
-    as_json = wants_json(output, json_lines)
+    as_json = output_format(output, json_lines) is Format.JSON
     source = time_source or os.environ.get(TIME_SOURCE_ENV) or (
         DEFAULT_TIME_SOURCE if online else None)
     checks = asyncio.run(run_doctor(DoctorSettings(parse_target(to), source)))

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.examples import epilog, short_help
 from ofevents_cli.cli.options import (
     FIXTURES_HELP,
     complete_event,
@@ -74,7 +75,8 @@ def events(
     out.print(table)
 
 
-@app.command("show")
+@app.command("show", short_help=short_help("events show"),
+             epilog=epilog("events show"))
 @guarded
 def show(
     name: Annotated[str, typer.Argument(help="The event name, e.g. tip.received.",

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
     FIXTURES_HELP,
     complete_event,
@@ -69,9 +70,8 @@ def trigger(
         str | None,
         typer.Option(help="Append each delivery to this capture file.", show_default=False),
     ] = None,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="One JSON object per request.")
-    ] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
     fixtures: Annotated[
         str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
                                  show_default=False)
@@ -81,20 +81,18 @@ def trigger(
     import asyncio
 
     from ofevents_cli.core.catalogue import find
+    from ofevents_cli.core.exit_policy import SendTally, trigger_exit
     from ofevents_cli.errors import InputError
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.output import emit_json
     from ofevents_cli.render.triggers import OutcomeRenderer
-    from ofevents_cli.shells.triggering import (
-        Injection,
-        Plan,
-        exit_code,
-        request_text,
-        send_all,
-    )
+    from ofevents_cli.shells.triggering import Injection, Plan, request_text, send_all
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
+    fmt = output_format(output, json_lines)
     load_user_fixtures(fixtures)
     found = find(event, provider)
+    tally = SendTally()
     if found.provider == "eventbus":
         if save:
             raise InputError("--save keeps webhook deliveries; EventBus events have none",
@@ -103,21 +101,25 @@ def trigger(
         if dry_run:
             print(injection.request_text())
             return
-        with OutcomeRenderer(json_lines, injection.url, 0) as renderer:
-            for outcome in asyncio.run(injection.send()):
-                renderer.show(outcome)
-        return
+        renderer = OutcomeRenderer(fmt, injection.url, 0, tally)
+        for outcome in asyncio.run(injection.send()):
+            renderer.show(outcome)
+        renderer.close("event")
+        raise typer.Exit(int(trigger_exit(tally)))
     plan = Plan.make(found, to, secret, set_ or [], data, scheme, envelope)
     deliveries = plan.build(count)
     if dry_run:
         for delivery in deliveries:
-            if json_lines:
+            if fmt is Format.JSON:
                 emit_json(plan.request_record(delivery))
             else:
                 print(request_text(delivery, plan.url), end="\n\n")
         return
-    with OutcomeRenderer(json_lines, plan.url, count * duplicate) as renderer:
-        outcomes = asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
-                                        concurrency=concurrency, on_outcome=renderer.show,
-                                        save=save))
-    raise typer.Exit(exit_code(outcomes))
+    renderer = OutcomeRenderer(fmt, plan.url, count * duplicate, tally)
+    try:
+        with renderer:
+            asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
+                                 concurrency=concurrency, on_outcome=renderer.show, save=save))
+    finally:
+        renderer.close()
+    raise typer.Exit(int(trigger_exit(tally)))

@@ -1,13 +1,21 @@
-"""Showing `trigger` results: a line per request (status, latency, response body) or JSON Lines."""
+"""Showing `trigger` results: a line (or JSON object) per request, then a one-line summary.
+
+On a terminal, several requests show a progress bar and only the requests that failed, above
+it; piped, every request is a line of data on stdout. The summary goes to stderr either way.
+"""
 
 from __future__ import annotations
 
 import sys
 from typing import Any
 
-from ofevents_cli.render.output import emit_json
+from ofevents_cli.core.exit_policy import SendTally
+from ofevents_cli.formats import Format
+from ofevents_cli.render.output import console, emit_json, say, warn
 from ofevents_cli.render.text import escape_control, shorten
 from ofevents_cli.shells.triggering import Outcome
+
+__all__ = ["OutcomeRenderer", "outcome_line", "outcome_record", "send_summary"]
 
 
 def outcome_record(outcome: Outcome) -> dict[str, Any]:
@@ -29,27 +37,43 @@ def outcome_line(outcome: Outcome, url: str) -> str:
     text = (f"{status} POST {url}  {outcome.delivery.event}  {outcome.delivery.delivery_id}  "
             f"{sent.ms:.0f} ms")
     if sent.error:
-        return f"{text}  {sent.error}"
+        return f"{text}  {escape_control(sent.error)}"
     answer = escape_control(shorten(sent.body.decode("utf-8", errors="replace").strip(), 120))
     return f"{text}  {answer}" if answer else text
 
 
-class OutcomeRenderer:
-    """Prints each outcome as it arrives; with a progress bar when there are several."""
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
-    def __init__(self, json_lines: bool, url: str, total: int) -> None:
-        self.json_lines = json_lines
+
+def send_summary(tally: SendTally, noun: str = "request") -> str:
+    """`200 requests: 198 2xx, 1 non-2xx, 1 without an answer; p50 3 ms, p99 12 ms`."""
+    parts = [f"{tally.ok:,} 2xx"]
+    if tally.not_ok:
+        parts.append(f"{tally.not_ok:,} non-2xx")
+    if tally.errors:
+        parts.append(f"{tally.errors:,} without an answer")
+    text = f"{_count(tally.sent, noun)}: " + ", ".join(parts)
+    p50, p99 = tally.percentile(0.5), tally.percentile(0.99)
+    if p50 is not None and p99 is not None:
+        text += f"; p50 {p50:.0f} ms, p99 {p99:.0f} ms"
+    return text
+
+
+class OutcomeRenderer:
+    """Prints each outcome as it arrives and counts it; `close` ends with the summary."""
+
+    def __init__(self, fmt: Format, url: str, total: int, tally: SendTally) -> None:
+        self.json = fmt is Format.JSON
         self.url = url
+        self.tally = tally
         self.progress: Any = None
         self.task: Any = None
-        if total > 1 and not json_lines:
+        if total > 1 and not self.json and sys.stdout.isatty():
             from rich.progress import Progress
 
-            from ofevents_cli.render.output import console
-
-            # results stay on stdout; on a shared terminal rich prints them above the bar
-            self.progress = Progress(console=console(stderr=True), transient=True,
-                                     redirect_stdout=sys.stdout.isatty())
+            # failures print above the bar; the successes are counted by it
+            self.progress = Progress(console=console(stderr=True), transient=True)
             self.task = self.progress.add_task("sending", total=total)
 
     def __enter__(self) -> OutcomeRenderer:
@@ -60,13 +84,32 @@ class OutcomeRenderer:
     def __exit__(self, *exc: object) -> None:
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None
 
     def show(self, outcome: Outcome) -> None:
-        """Render one outcome."""
-        if self.json_lines:
+        """Count and render one outcome."""
+        sent = outcome.sent
+        self.tally.add(sent.status, sent.ms, unreachable=sent.unreachable)
+        if outcome.capture_error and not self.tally.unsaved:
+            warn(f"cannot save to the capture file: {escape_control(outcome.capture_error)} "
+                 "(the requests are still sent; the file is not written to again)")
+        self.tally.unsaved += outcome.capture_error is not None
+        if self.json:
             emit_json(outcome_record(outcome))
             return
-        sys.stdout.write(outcome_line(outcome, self.url) + "\n")
-        sys.stdout.flush()
-        if self.progress is not None:
-            self.progress.advance(self.task)
+        line = outcome_line(outcome, self.url)
+        if self.progress is None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+            return
+        if not (sent.status is not None and 200 <= sent.status < 300):
+            self.progress.console.print(line, markup=False, highlight=False)
+        self.progress.advance(self.task)
+
+    def close(self, noun: str = "request") -> None:
+        """Stop the bar, then the summary on stderr."""
+        self.__exit__()
+        summary = send_summary(self.tally, noun)
+        if self.tally.unsaved:
+            summary += f"; {self.tally.unsaved:,} not saved (capture write failed)"
+        say(summary)

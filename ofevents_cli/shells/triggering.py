@@ -19,7 +19,7 @@ from ofevents_cli.core.masking import mask
 from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assignment
 from ofevents_cli.core.strictjson import OutOfRange, finite_float, problem, reject_constant
 from ofevents_cli.core.targets import parse_target
-from ofevents_cli.errors import ExitCode, InputError
+from ofevents_cli.errors import InputError
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
 from ofevents_cli.shells.config import resolve, secret_envs, secrets_for
@@ -34,6 +34,7 @@ class Outcome:
 
     delivery: SignedDelivery
     sent: Sent
+    capture_error: str | None = None  # `--save` could not write its line
 
 
 def read_data(source: str | None) -> dict[str, Any] | None:
@@ -186,13 +187,6 @@ class Injection:
         return outcomes
 
 
-def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """3 if any request found nobody to answer, 1 if any answer was not 2xx, else 0."""
-    if any(o.sent.status is None for o in outcomes):
-        return int(ExitCode.UNREACHABLE)
-    return int(ExitCode.FAILURES) if any(not o.sent.ok for o in outcomes) else int(ExitCode.OK)
-
-
 async def send_all(
     deliveries: Sequence[SignedDelivery],
     url: str,
@@ -210,18 +204,26 @@ async def send_all(
     capture = CaptureFile(save) if save else None
     gate = asyncio.Semaphore(concurrency)
     outcomes: list[Outcome] = []
+    failed: list[str] = []  # the first capture write that failed
     path = httpx.URL(url).raw_path.decode("ascii")
 
     async def one(client: httpx.AsyncClient, delivery: SignedDelivery) -> None:
         async with gate:
             sent_at = now()
             sent = await send(client, "POST", url, delivery.headers, delivery.body)
-        outcome = Outcome(delivery, sent)
-        outcomes.append(outcome)
-        if capture is not None:
+        problem = None
+        if capture is not None and not failed:
             response = CaptureResponse(sent.status, round(sent.ms, 3)) if sent.status else None
-            capture.append(Capture(new_id("dlv"), format_timestamp(sent_at), "POST", path,
-                                   delivery.headers, delivery.body, response=response))
+            try:
+                capture.append(Capture(new_id("dlv"), format_timestamp(sent_at), "POST", path,
+                                       delivery.headers, delivery.body, response=response))
+            except OSError as exc:  # disk full (`--save /dev/full`): said once, then not tried
+                problem = f"{capture.path}: {exc.strerror or exc}"
+                failed.append(problem)
+        elif capture is not None:
+            problem = failed[0]
+        outcome = Outcome(delivery, sent, problem)
+        outcomes.append(outcome)
         on_outcome(outcome)
 
     try:

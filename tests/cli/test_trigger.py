@@ -331,3 +331,80 @@ def test_port_slash_path_goes_to_localhost_never_to_a_host_named_after_the_port(
     refused = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--to",
                                   "http://3000/webhooks"])
     assert refused.exit_code == 2 and "only of digits" in refused.stderr
+
+
+def test_a_target_that_hangs_up_mid_answer_is_exit_1_not_unreachable() -> None:
+    """The target read the request and closed without answering: a failed delivery (1), as
+    replay says; 3 stays for nothing accepting the connection."""
+    from tests.target import scripted
+
+    with scripted({}) as url:
+        result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--to", url])
+    assert result.exit_code == 1, result.stderr
+    assert "closed the connection mid-answer" in result.stdout
+    assert "1 request: 0 2xx, 1 without an answer" in result.stderr
+
+
+def test_count_ends_with_a_summary_on_stderr() -> None:
+    """--count: a line per request on stdout (piped), then sent / 2xx / non-2xx and latency."""
+    with running_target() as target:
+        result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--count", "4",
+                                     "--to", target.url])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 4
+    [summary] = [line for line in result.stderr.splitlines() if "requests:" in line]
+    assert summary.startswith("4 requests: 4 2xx; p50 ") and ", p99 " in summary
+
+
+def test_save_to_a_full_disk_is_reported_once_and_exits_1(tmp_path: Path) -> None:
+    """--save /dev/full: every request still goes out, one warning names the file, the
+    summary counts what was not saved, exit 1, no traceback."""
+    with running_target() as target:
+        result = runner.invoke(app, ["trigger", "tip.received", "-s", "k", "--count", "3",
+                                     "--to", target.url, "--save", "/dev/full"])
+    assert result.exit_code == 1, result.stderr
+    assert len(target.requests) == 3
+    assert result.stderr.count("cannot save to the capture file: /dev/full") == 1
+    assert "3 not saved (capture write failed)" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def _in_a_terminal(*args: str) -> tuple[int, str]:
+    """Run `ofevents ARGS` with stdout and stderr on a pseudo-terminal: (exit code, output)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("ofevents"))
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    proc = subprocess.Popen([exe, *args], stdout=follower, stderr=follower,
+                            env={**env, "TERM": "xterm", "COLUMNS": "200"})
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    code = proc.wait(timeout=30)
+    os.close(leader)
+    return code, output.decode("utf-8", "replace")
+
+
+def test_on_a_terminal_count_shows_the_bar_and_only_the_failures() -> None:
+    """In a terminal, --count prints the failed requests (above the bar), never a line per
+    2xx, then the summary."""
+    with running_target() as target:
+        failing = _in_a_terminal("trigger", "tip.received", "-s", "k", "--count", "3",
+                                 "--to", f"{target.url}/status/500")
+        passing = _in_a_terminal("trigger", "tip.received", "-s", "k", "--count", "3",
+                                 "--to", target.url)
+    assert failing[0] == 1 and failing[1].count("[500] POST") == 3
+    assert "3 requests: 0 2xx, 3 non-2xx" in failing[1]
+    assert passing[0] == 0 and "[200] POST" not in passing[1]
+    assert "3 requests: 3 2xx" in passing[1]

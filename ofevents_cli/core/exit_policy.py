@@ -1,0 +1,143 @@
+"""One exit policy: what each command counted, and the exit code that follows from it.
+
+The command loops feed each value they hand a renderer to the command's tally; one pure
+function per command turns the tally into an `ExitCode` (httpie's `status.py` is the model), so
+renderers only print and no command decides its code in two places. The codes are the
+README's table: 0 ok, 1 the job ran and found failures, 2 usage or input error, 3 unreachable,
+4 credentials; errors that stop a command early carry their own code (`OfeventsError`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ofevents_cli.errors import ExitCode
+
+__all__ = [
+    "ForwardTally",
+    "ListenTally",
+    "ReplayTally",
+    "SendTally",
+    "VerifyTally",
+    "forward_exit",
+    "listen_exit",
+    "replay_exit",
+    "trigger_exit",
+    "verify_exit",
+]
+
+
+@dataclass
+class SendTally:
+    """Requests sent (trigger, replay): answers by class, failures, latencies for p50/p99."""
+
+    sent: int = 0
+    ok: int = 0  # 2xx
+    not_ok: int = 0  # any other status
+    errors: int = 0  # no answer: refused, timed out, hung up
+    unreachable: int = 0  # nothing accepted the connection at all
+    unsaved: int = 0  # sent, but its capture line could not be written (`trigger --save`)
+    latencies: list[float] = field(default_factory=list)
+
+    def add(self, status: int | None, ms: float, *, unreachable: bool = False) -> None:
+        """Count one request: its status (None when there was no answer)."""
+        self.sent += 1
+        self.latencies.append(ms)
+        if status is None:
+            self.errors += 1
+            self.unreachable += unreachable
+        elif 200 <= status < 300:
+            self.ok += 1
+        else:
+            self.not_ok += 1
+
+    def percentile(self, share: float) -> float | None:
+        """The latency under which `share` of the requests answered (nearest rank)."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+@dataclass
+class ReplayTally(SendTally):
+    """replay also skips lines: unreadable ones (input errors) and ones it could not send."""
+
+    unreadable: int = 0  # a line that is not a capture, or a file that cannot be read
+    unsendable: int = 0  # a capture that could not be re-signed or built into a request
+    truncated: int = 0  # captured without its whole body: nothing faithful to send
+
+
+@dataclass
+class VerifyTally:
+    """verify: deliveries by verdict, and input that could not be judged."""
+
+    valid: int = 0
+    invalid: int = 0
+    unreadable: int = 0
+    incomplete: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add_verdict(self, valid: bool, reason: str | None) -> None:
+        """Count one verified delivery."""
+        if valid:
+            self.valid += 1
+            return
+        self.invalid += 1
+        key = reason or "invalid"
+        self.reasons[key] = self.reasons.get(key, 0) + 1
+
+
+@dataclass
+class ListenTally:
+    """listen: events shown, events lost (gaps), events that could not be forwarded."""
+
+    events: int = 0
+    gaps: int = 0
+    undelivered: int = 0
+
+
+@dataclass
+class ForwardTally:
+    """forward: deliveries relayed, and capture lines that could not be written."""
+
+    deliveries: int = 0
+    lost_captures: int = 0
+
+
+def trigger_exit(tally: SendTally) -> ExitCode:
+    """3 when a request found nobody to answer, 1 when any answer was not 2xx or never came
+    (a target that hangs up mid-answer is reachable: 1, as replay says) or a delivery could
+    not be saved, else 0."""
+    if tally.unreachable:
+        return ExitCode.UNREACHABLE
+    return ExitCode.FAILURES if tally.not_ok or tally.errors or tally.unsaved else ExitCode.OK
+
+
+def replay_exit(tally: ReplayTally) -> ExitCode:
+    """2 when input was unreadable (as verify), else 1 when a delivery was not sent or not
+    answered 2xx, else 0 (skipped truncated captures are reported, not failures). An
+    unreachable target stops replay with its own error (3)."""
+    if tally.unreadable:
+        return ExitCode.USAGE
+    if tally.not_ok or tally.errors or tally.unsendable:
+        return ExitCode.FAILURES
+    return ExitCode.OK
+
+
+def verify_exit(tally: VerifyTally) -> ExitCode:
+    """2 when any input was unreadable, else 1 when any delivery is invalid, else 0."""
+    if tally.unreadable:
+        return ExitCode.USAGE
+    return ExitCode.FAILURES if tally.invalid else ExitCode.OK
+
+
+def listen_exit(tally: ListenTally) -> ExitCode:
+    """1 when events were lost (a gap) or not forwarded, else 0 (Ctrl+C and --max-events are
+    the normal end)."""
+    return ExitCode.FAILURES if tally.gaps or tally.undelivered else ExitCode.OK
+
+
+def forward_exit(tally: ForwardTally) -> ExitCode:
+    """1 when a delivery was relayed but its capture line could not be written, else 0."""
+    return ExitCode.FAILURES if tally.lost_captures else ExitCode.OK
