@@ -174,6 +174,9 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         return CaptureProblem(line, f"not readable JSON ({type(exc).__name__})")
     if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
+    kind = record.get("kind", "delivery")
+    if kind != "delivery":  # an EventBus event (listen --keep) or a kind from a newer version
+        return CaptureProblem(line, f"not a webhook delivery (a {str(kind)[:20]!r} record)")
     try:
         headers = _headers(record.get("headers"))
         body = _body(record)
