@@ -1,4 +1,5 @@
-"""Every test runs with its own config dir and no provider secrets from the real environment."""
+"""Every test runs with its own config dir and history dir, and no provider secrets from the
+real environment."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ _ENV = (
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[Path]:
-    """Point the config dir at a temp dir so no test reads or writes the real one."""
+    """Point the config and history dirs at temp dirs so no test reads or writes the real ones."""
     config = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("OFEVENTS_CONFIG_DIR", str(config))
+    monkeypatch.setenv("OFEVENTS_HISTORY_DIR", str(tmp_path_factory.mktemp("history")))
     monkeypatch.setenv("NO_COLOR", "1")
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)

@@ -59,7 +59,9 @@ def trigger(
     ] = False,
     save: Annotated[
         str | None,
-        typer.Option(help="Append each delivery to this capture file.", show_default=False),
+        typer.Option(metavar="[FILE]", help="Keep each delivery: alone, in the history "
+                     "(`ofevents history`); with FILE, appended to that capture file.",
+                     show_default=False),
     ] = None,
     json_lines: Annotated[
         bool, typer.Option("--json", help="One JSON object per request.")
@@ -82,7 +84,7 @@ def trigger(
 
     found = find(event, provider)
     if found.provider == "eventbus":
-        if save:
+        if save is not None:
             raise InputError("--save keeps webhook deliveries; EventBus events have none",
                              "drop --save (the emulator keeps the events in its resume buffer)")
         injection = Injection.make(found, to, set_ or [], data, count, duplicate)
@@ -94,6 +96,12 @@ def trigger(
                 renderer.show(outcome)
         return
     plan = Plan.make(found, to, secret, set_ or [], data, scheme, envelope)
+    history = save == ""  # `--save` alone
+    if history and not dry_run:
+        from ofevents_cli.shells.clock import now
+        from ofevents_cli.shells.history_home import session_path
+
+        save = str(session_path("trigger", now()))
     deliveries = plan.build(count)
     if dry_run:
         for delivery in deliveries:
@@ -105,5 +113,9 @@ def trigger(
     with OutcomeRenderer(json_lines, plan.url, count * duplicate) as renderer:
         outcomes = asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
                                         concurrency=concurrency, on_outcome=renderer.show,
-                                        save=save))
+                                        save=save, rotate=history))
+    if history:
+        from ofevents_cli.render.output import say
+
+        say(f"kept in the history: {save} (see `ofevents history`)")
     raise typer.Exit(exit_code(outcomes))

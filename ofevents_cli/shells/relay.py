@@ -80,6 +80,7 @@ class RelaySettings:
     max_body: int = MAX_BODY
     timeout: float = TARGET_TIMEOUT
     tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
+    history: bool = False  # `capture` starts a history session (rotated by size)
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,7 @@ class Ready:
     local_url: str
     target: str
     capture: Path
+    history: bool = False
 
 
 @dataclass(frozen=True)
