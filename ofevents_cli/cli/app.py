@@ -11,8 +11,20 @@ from typing import Annotated
 import typer
 
 from ofevents_cli import __version__
-from ofevents_cli.cli import config, emulator, events, forward, listen, replay, trigger, verify
+from ofevents_cli.cli import (
+    config,
+    emulator,
+    events,
+    forward,
+    history,
+    inspector,
+    listen,
+    replay,
+    trigger,
+    verify,
+)
 from ofevents_cli.cli.boundary import DEBUG
+from ofevents_cli.cli.optional_value import OptionalValueCommand
 
 app = typer.Typer(
     name="ofevents",
@@ -42,12 +54,14 @@ def root(
     DEBUG.set(debug)
 
 
-# in the order a user meets them: tail, develop locally, receive, re-send, fire, check
-app.command("listen")(listen.listen)
+# in the order a user meets them: tail, develop locally, receive, re-send, look back, fire, check
+app.command("listen", cls=OptionalValueCommand)(listen.listen)
 app.command("emulator")(emulator.emulator)
 app.command("forward")(forward.forward)
 app.command("replay")(replay.replay)
-app.command("trigger")(trigger.trigger)
+app.add_typer(history.app, name="history")
+app.command("inspect")(inspector.inspect)
+app.command("trigger", cls=OptionalValueCommand)(trigger.trigger)
 app.command("verify")(verify.verify)
 app.add_typer(events.app, name="events")
 app.add_typer(config.app, name="config")
