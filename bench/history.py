@@ -13,11 +13,15 @@ The same runs over a tenth of the deliveries show that the peak stays flat.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from ofevents_cli.core.capture import (
@@ -98,18 +102,40 @@ def measure(count: int, sessions: int, target: str) -> dict[str, tuple[float, in
         }
 
 
+@contextlib.contextmanager
+def answering() -> Iterator[str]:
+    """A loopback HTTP/1.1 server answering every request 200 at once, in one write (keep-alive);
+    its URL. The replay is timed against ofevents, not against a slow target."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                               if line.lower().startswith(b"content-length:")), 0)
+                await reader.readexactly(length)
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        writer.close()
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(serve, "127.0.0.1", 0))
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+
+
 def main() -> None:
     """Measure at N and N/10 deliveries; print time and peak memory side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=200_000)
     parser.add_argument("--sessions", type=int, default=40)
     options = parser.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from tests.target import running_target
-
-    with running_target() as target:
-        small = measure(options.deliveries // 10, options.sessions, target.url)
-        large = measure(options.deliveries, options.sessions, target.url)
+    with answering() as target:
+        small = measure(options.deliveries // 10, options.sessions, target)
+        large = measure(options.deliveries, options.sessions, target)
     print(f"\n{'command':<22} {'N/10: s':>9} {'peak MiB':>9} {'N: s':>9} {'peak MiB':>9}")
     for name, (s_time, s_peak) in small.items():
         l_time, l_peak = large[name]

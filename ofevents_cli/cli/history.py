@@ -28,6 +28,8 @@ from ofevents_cli.cli.history_options import (
 )
 
 if TYPE_CHECKING:
+    from typer._click.shell_completion import CompletionItem
+
     from ofevents_cli.shells.history_read import Source
 
 
@@ -35,9 +37,21 @@ class _ListByDefault(TyperGroup):
     """`history ARGS` is `history list ARGS` unless ARGS starts with a subcommand or --help."""
 
     def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        if args:
+            listing = args[0] not in self.commands and args[0] not in ctx.help_option_names
+        else:  # completing the first word: leave it to shell_complete below
+            listing = not ctx.resilient_parsing
+        if listing:
             args = ["list", *args]
         return super().parse_args(ctx, args)
+
+    def shell_complete(self, ctx: typer.Context, incomplete: str  # type: ignore[override]
+                       ) -> list[CompletionItem]:
+        """The first word completes to a subcommand or to one of `list`'s flags."""
+        listing = self.commands["list"]
+        sub = listing.make_context("list", [], parent=ctx, resilient_parsing=True)
+        return [*super().shell_complete(ctx, incomplete),
+                *listing.shell_complete(sub, incomplete)]
 
 
 app = typer.Typer(

@@ -151,9 +151,10 @@ class Inspector(App[None]):
         self.by_key[key] = entry
         status = entry.status if entry.status is not None else (
             "event" if entry.kind == "event" else "-")
-        table.add_row(local_time(entry.epoch)[11:], Text(escape_control(entry.id)),
-                      entry.provider or "-", Text(escape_control(shorten(entry.event or "-", 40))),
-                      signature_text(entry), str(status), key=key)
+        cells = (local_time(entry.epoch)[11:], entry.id, entry.provider or "-",
+                 shorten(entry.event or "-", 40), signature_text(entry), str(status))
+        # Text, never a str: a cell from a file must not be read as markup
+        table.add_row(*(Text(escape_control(cell)) for cell in cells), key=key)
 
     def _rebuild(self) -> None:
         table = self.query_one("#list", DataTable)

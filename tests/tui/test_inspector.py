@@ -111,3 +111,19 @@ def test_inspector_follows_a_running_forward_in_the_history() -> None:
             run.stop()
 
     asyncio.run(scenario())
+
+
+def test_inspector_shows_markup_from_a_file_as_text_and_needs_a_target(tmp_path: Path) -> None:
+    """Markup in a captured event name stays literal; r without --to sends nothing, says so."""
+    record = delivery(1, now(), body=b'{"type":"[bold red]x[/]"}')
+    path = write(tmp_path / "c.jsonl", record.to_json())
+
+    async def scenario() -> None:
+        app = Inspector(_settings(path, None, []))
+        async with app.run_test(size=(140, 40)) as pilot:
+            table = app.query_one("#list", DataTable)
+            assert "[bold red]x[/]" in [str(cell) for cell in table.get_row_at(0)]
+            await pilot.press("r")
+            assert "no target" in str(app.query_one("#status", Static).render())
+
+    asyncio.run(scenario())
