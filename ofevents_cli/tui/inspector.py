@@ -9,6 +9,7 @@ textual, and only `ofevents inspect` imports this module.
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Input, Static
 
 from ofevents_cli.core.capture import Capture
@@ -115,7 +117,10 @@ class Inspector(App[None]):
 
     def follow(self) -> None:
         """Add what was appended since the last look."""
-        self._add(self.follower.poll())
+        items = self.follower.poll()
+        if items:
+            with contextlib.suppress(NoMatches):  # the app is closing: its widgets are gone
+                self._add(items)
 
     def _add(self, items: Iterable[Item]) -> None:
         table = self.query_one("#list", DataTable)
