@@ -1,4 +1,5 @@
-"""Every test runs with its own config dir and no provider secrets from the real environment.
+"""Every test runs with its own config dir and history dir, and no provider secrets from the
+real environment.
 
 Tests that need Redis ask for `redis_server` (one real server for the whole session, started
 on first use) or `redis_client` (a redis-py client on it, with an empty database).
@@ -25,9 +26,10 @@ _ENV = (
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
                  ) -> Iterator[Path]:
-    """Point the config dir at a temp dir so no test reads or writes the real one."""
+    """Point the config and history dirs at temp dirs so no test reads or writes the real ones."""
     config = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("OFEVENTS_CONFIG_DIR", str(config))
+    monkeypatch.setenv("OFEVENTS_HISTORY_DIR", str(tmp_path_factory.mktemp("history")))
     monkeypatch.setenv("NO_COLOR", "1")
     for name in _ENV:
         monkeypatch.delenv(name, raising=False)

@@ -18,6 +18,8 @@ from ofevents_cli.cli import (
     emulator,
     events,
     forward,
+    history,
+    inspector,
     listen,
     replay,
     trigger,
@@ -25,6 +27,7 @@ from ofevents_cli.cli import (
 )
 from ofevents_cli.cli.boundary import DEBUG, OfeventsGroup
 from ofevents_cli.cli.examples import epilog, short_help
+from ofevents_cli.cli.optional_value import OptionalValueCommand
 
 app = typer.Typer(
     name="ofevents",
@@ -55,16 +58,18 @@ def root(
     DEBUG.set(debug)
 
 
-# in the order a user meets them: tail, develop locally, receive, re-send, fire, check
-for _name, _command in (("listen", listen.listen), ("emulator", emulator.emulator),
-                        ("forward", forward.forward), ("replay", replay.replay),
-                        ("trigger", trigger.trigger), ("verify", verify.verify),
-                        ("check", check.check), ("doctor", doctor.doctor)):
-    app.command(_name, short_help=short_help(_name), epilog=epilog(_name))(_command)
-app.add_typer(events.app, name="events", short_help=short_help("events"),
-              epilog=epilog("events"))
-app.add_typer(config.app, name="config", short_help=short_help("config"),
-              epilog=epilog("config"))
+# in the order a user meets them: tail, develop locally, receive, re-send, look back, fire,
+# check; `--save` / `--keep` alone mean "in the history" (OptionalValueCommand)
+for _name, _command, _cls in (
+        ("listen", listen.listen, OptionalValueCommand), ("emulator", emulator.emulator, None),
+        ("forward", forward.forward, None), ("replay", replay.replay, None),
+        ("inspect", inspector.inspect, None), ("trigger", trigger.trigger, OptionalValueCommand),
+        ("verify", verify.verify, None), ("check", check.check, None),
+        ("doctor", doctor.doctor, None)):
+    app.command(_name, cls=_cls, short_help=short_help(_name), epilog=epilog(_name))(_command)
+for _name, _group in (("history", history.app), ("events", events.app),
+                      ("config", config.app)):
+    app.add_typer(_group, name=_name, short_help=short_help(_name), epilog=epilog(_name))
 
 
 def main() -> None:

@@ -23,6 +23,19 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "replay": ("Re-send captured deliveries, as captured or re-signed.", (
         "ofevents replay capture.jsonl --to localhost:3000",
     )),
+    "history": ("Browse and search everything that arrived.", (
+        "ofevents history --last 20",
+        "ofevents history --event tip.received --since 2h --invalid",
+    )),
+    "history list": ("List deliveries and events, newest first.", (
+        "ofevents history list --status 5xx --json",
+    )),
+    "history show": ("Show one delivery: headers, body, signature verdict.", (
+        "ofevents history show dlv_01JD… --explain",
+    )),
+    "inspect": ("Browse the history interactively (a terminal UI).", (
+        "ofevents inspect",
+    )),
     "trigger": ("Send a correctly signed test delivery of any event.", (
         "ofevents trigger tip.received --secret s3cr3t --to 3000",
         "ofevents trigger tip.received --secret s3cr3t --dry-run",

@@ -31,8 +31,8 @@ def forward(
                                           autocompletion=complete_webhook_provider)] = "auto",
     capture: Annotated[
         str | None,
-        typer.Option(help="Capture file to append to (default: "
-                     "./ofevents-capture-<date>-<time>.jsonl).", show_default=False),
+        typer.Option(help="Capture file to append to (default: a new session file in the "
+                     "history directory, see `ofevents history`).", show_default=False),
     ] = None,
     reject_invalid: Annotated[
         bool, typer.Option("--reject-invalid", help="Answer 401 to a bad signature and do not "
@@ -75,8 +75,9 @@ def forward(
     from ofevents_cli.render.deliveries import DeliveryView
     from ofevents_cli.shells import clock
     from ofevents_cli.shells.config import resolve, secrets_for
+    from ofevents_cli.shells.history_home import session_path
     from ofevents_cli.shells.relay import RelaySettings
-    from ofevents_cli.shells.relay_server import default_capture_path, run_relay, stop_on_signals
+    from ofevents_cli.shells.relay_server import run_relay, stop_on_signals
     from ofevents_cli.shells.tunnel import TunnelSettings
 
     if tunnel not in ("ngrok", "none"):
@@ -102,7 +103,8 @@ def forward(
             "line, where other users can see it; put it in that file (`authtoken:`) instead")
     settings = RelaySettings(
         target=parse_target(to, default_path="", default=None),
-        capture=Path(capture) if capture else default_capture_path(clock.now()),
+        capture=Path(capture) if capture else session_path("forward", clock.now()),
+        history=not capture,
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
         max_body=max_body, timeout=timeout, tunnel=tunnel_settings)
     shown = ", ".join(mask(s) for s in secrets)

@@ -24,6 +24,7 @@ def listen(
     no_reconnect: Annotated[bool, typer.Option("--no-reconnect", help="Stop when the connection ends.")] = False,  # noqa: E501
     resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Start after this event id (replayed from the server's buffer).")] = None,  # noqa: E501
     print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
+    keep: Annotated[str | None, typer.Option("--keep", metavar="[FILE]", help="Keep each event: alone, in the history (`ofevents history`); with FILE, appended to that file.")] = None,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
     # the emulator, the forwarder and the session secret are imported only by the flags that
@@ -81,14 +82,35 @@ def listen(
         raise InputError("--secret and --provider only apply to --forward-to",
                          "add --forward-to URL, or drop them")
     renderer = Renderer(as_json, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    show = renderer.show
+    keeper = None
+    if keep is not None:
+        from pathlib import Path
+
+        from ofevents_cli.shells import clock, history_home
+
+        keeper = history_home.EventKeeper(
+            Path(keep) if keep else history_home.session_path("listen", clock.now()), not keep)
+        show(listener.Note(f"keeping events in {keeper.file.path}"
+                           + ("" if keep else " (the history: `ofevents history`)")))
+
+        def show(value: object) -> None:
+            if isinstance(value, eventbus.EventReceived):
+                failed = keeper.keep(value.event, clock.now())
+                if failed:
+                    renderer.show(listener.Note(f"warning: {failed}"))
+            renderer.show(value)
     try:
-        asyncio.run(listener.listen(client, renderer.show, flush=renderer.flush,
+        asyncio.run(listener.listen(client, show, flush=renderer.flush,
                                     max_events=max_events, forward=forward,
                                     demo=demo_settings))
     except KeyboardInterrupt:
         with contextlib.suppress(BrokenPipeError):
             renderer.flush()
         renderer.show(eventbus.Disconnected("interrupted"))
+    finally:
+        if keeper is not None:
+            keeper.close()
     renderer.finish()
-    if renderer.exit_code:
-        raise typer.Exit(renderer.exit_code)
+    if renderer.exit_code or (keeper is not None and keeper.failed):
+        raise typer.Exit(renderer.exit_code or 1)

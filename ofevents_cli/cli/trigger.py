@@ -68,7 +68,9 @@ def trigger(
     ] = False,
     save: Annotated[
         str | None,
-        typer.Option(help="Append each delivery to this capture file.", show_default=False),
+        typer.Option(metavar="[FILE]", help="Keep each delivery: alone, in the history "
+                     "(`ofevents history`); with FILE, appended to that capture file.",
+                     show_default=False),
     ] = None,
     json_lines: JsonOption = False,
     output: FormatOption = None,
@@ -94,7 +96,7 @@ def trigger(
     found = find(event, provider)
     tally = SendTally()
     if found.provider == "eventbus":
-        if save:
+        if save is not None:
             raise InputError("--save keeps webhook deliveries; EventBus events have none",
                              "drop --save (the emulator keeps the events in its resume buffer)")
         injection = Injection.make(found, to, set_ or [], data, count, duplicate)
@@ -107,6 +109,12 @@ def trigger(
         renderer.close("event")
         raise typer.Exit(int(trigger_exit(tally)))
     plan = Plan.make(found, to, secret, set_ or [], data, scheme, envelope)
+    history = save == ""  # `--save` alone
+    if history and not dry_run:
+        from ofevents_cli.shells.clock import now
+        from ofevents_cli.shells.history_home import session_path
+
+        save = str(session_path("trigger", now()))
     deliveries = plan.build(count)
     if dry_run:
         for delivery in deliveries:
@@ -119,7 +127,12 @@ def trigger(
     try:
         with renderer:
             asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
-                                 concurrency=concurrency, on_outcome=renderer.show, save=save))
+                                 concurrency=concurrency, on_outcome=renderer.show, save=save,
+                                 rotate=history))
     finally:
         renderer.close()
+    if history:
+        from ofevents_cli.render.output import say
+
+        say(f"kept in the history: {save} (see `ofevents history`)")
     raise typer.Exit(int(trigger_exit(tally)))

@@ -207,6 +207,9 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         return CaptureProblem(line, "not readable JSON (a number with too many digits)")
     if type(record) is not dict:
         return CaptureProblem(line, "not a JSON object")
+    kind = record.get("kind", "delivery")
+    if kind != "delivery":  # an EventBus event (listen --keep) or a kind from a newer version
+        return CaptureProblem(line, f"not a webhook delivery (a {str(kind)[:20]!r} record)")
     # a `\ud…` escape (or text that held a surrogate already): look for lone surrogates
     strict = suspect(text, nesting=False) or (given_text and lone_surrogate(text))
     ident, method, path, remote = (record.get("id"), record.get("method"), record.get("path"),

@@ -102,7 +102,9 @@ class DeliveryView:
             lines.append("  public URL  none (--tunnel none): only this machine can reach it")
         lines += [f"  local URL   {ready.local_url}",
                   f"  target      {ready.target}",
-                  f"  capture     {ready.capture}",
+                  f"  capture     {ready.capture}" + ("  (the history: `ofevents history`, "
+                                                     "`ofevents inspect`)" if ready.history
+                                                     else ""),
                   f"  signatures  {self.signatures}",
                   "Ctrl+C to stop."]
         for line in lines:

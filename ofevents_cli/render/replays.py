@@ -9,13 +9,21 @@ from ofevents_cli.render.output import emit_json, say
 from ofevents_cli.render.text import escape_control
 from ofevents_cli.shells.replay import Replayed, ReplayEvent, Skipped
 
-__all__ = ["ReplayView", "replayed_record"]
+__all__ = ["ReplayView", "replayed_line", "replayed_record"]
 
 
 def replayed_record(replayed: Replayed) -> dict[str, Any]:
     """The `--json` object of one re-sent delivery."""
     return {"id": replayed.id, "line": replayed.line, "event": replayed.event,
             "status": replayed.status, "ms": round(replayed.ms, 1), "error": replayed.error}
+
+
+def replayed_line(event: Replayed) -> str:
+    """`[200] POST http://localhost:3000/webhooks  tip.received  dlv_…  3 ms`."""
+    status = f"[{event.status}]" if event.status is not None else "[ERR]"
+    text = (f"{status} {event.method} {escape_control(event.url)}  "
+            f"{escape_control(event.event or '-')}  {event.id}  {event.ms:.0f} ms")
+    return text + (f"  {escape_control(event.error)}" if event.error else "")
 
 
 class ReplayView:
@@ -37,10 +45,5 @@ class ReplayView:
         if self.json_lines:
             emit_json(replayed_record(event))
             return
-        status = f"[{event.status}]" if event.status is not None else "[ERR]"
-        text = (f"{status} {event.method} {escape_control(event.url)}  "
-                f"{escape_control(event.event or '-')}  {event.id}  {event.ms:.0f} ms")
-        if event.error:
-            text += f"  {escape_control(event.error)}"
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(replayed_line(event) + "\n")
         sys.stdout.flush()

@@ -173,3 +173,15 @@ def _text(raw: bytes | None) -> str | None:
     if raw is None:
         return None
     return raw.decode("utf-8", errors="backslashreplace")
+
+
+def verdict_lines(item: Checked, explain: bool) -> str:
+    """One delivery's verdict as `verify` prints it, plain (with the `--explain` block)."""
+    renderer = VerdictRenderer(False, explain, live=False)
+    renderer.colour = False
+    return renderer._line(item) + (renderer._explanation(item) if explain else "")
+
+
+def verdict_record(item: Checked, explain: bool) -> dict[str, Any]:
+    """One delivery's verdict as `verify --json` writes it."""
+    return VerdictRenderer(True, explain, live=False)._record(item)

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ofevents_cli.core.capture import Capture, CaptureProblem, read_captures
+from ofevents_cli.core.history_record import HistoryRecord
 from ofevents_cli.errors import InputError
 
 
@@ -34,7 +35,7 @@ class CaptureFile:
             raise InputError(f"cannot write capture file {self.path}: {exc.strerror or exc}",
                              "choose another path (--capture / --save)") from None
 
-    def append(self, capture: Capture) -> None:
+    def append(self, capture: HistoryRecord) -> None:
         """Write one record at once (OSError when it cannot: disk full, …)."""
         line = capture.to_json()
         data = memoryview((line + "\n").encode("utf-8"))

@@ -81,6 +81,7 @@ class RelaySettings:
     max_body: int = MAX_BODY
     timeout: float = TARGET_TIMEOUT
     tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
+    history: bool = False  # `capture` starts a history session (rotated by size)
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Ready:
     local_url: str
     target: str
     capture: Path
+    history: bool = False
 
 
 @dataclass(frozen=True)

@@ -12,15 +12,13 @@ import contextlib
 import logging
 import signal
 import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from pathlib import Path
 
 import httpx
 import uvicorn
 
 from ofevents_cli.errors import InputError
-from ofevents_cli.shells.capture_file import CaptureFile
+from ofevents_cli.shells.history_home import open_capture
 from ofevents_cli.shells.relay import (
     AgentDownloading,
     Ready,
@@ -33,12 +31,7 @@ from ofevents_cli.shells.relay import (
 from ofevents_cli.shells.sender import cookieless
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
-__all__ = ["default_capture_path", "run_relay", "stop_on_signals"]
-
-
-def default_capture_path(now: float) -> Path:
-    """`ofevents-capture-YYYYMMDD-HHMMSS.jsonl` in the current directory: one file per run."""
-    return Path(time.strftime("ofevents-capture-%Y%m%d-%H%M%S.jsonl", time.localtime(now)))
+__all__ = ["run_relay", "stop_on_signals"]
 
 
 class _Server(uvicorn.Server):
@@ -128,7 +121,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
     port = sock.getsockname()[1]
     existed = settings.capture.exists()
     try:
-        capture = CaptureFile(settings.capture)
+        capture = open_capture(settings.capture, rotate=settings.history)
     except InputError:
         sock.close()
         raise
@@ -154,7 +147,8 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
         if tunnel is None:
             return
         yield Ready(tunnel.public_url, f"http://127.0.0.1:{port}",
-                    join_url(settings.target, settings.path, "/"), settings.capture)
+                    join_url(settings.target, settings.path, "/"), settings.capture,
+                    settings.history)
         await relay.check_target()
         while (item := await _next(queue, stop)) is not None:
             yield item

@@ -37,7 +37,6 @@ class ReplaySettings:
     target: str
     resign: bool = False
     secrets: tuple[str, ...] = ()
-    filters: tuple[str, ...] = ()
     timeout: float = REPLAY_TIMEOUT
 
 
@@ -127,7 +126,8 @@ def check_secrets(settings: ReplaySettings) -> None:
 
 async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySettings
                  ) -> AsyncIterator[ReplayEvent]:
-    """Send each capture in file order; stop with UnreachableError if the target is down."""
+    """Send each capture in the order given (`replay_selection` picks them); stop with
+    UnreachableError if the target is down."""
     check_secrets(settings)
     async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False,
                                  cookies=cookieless()) as client:
@@ -140,8 +140,6 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
                               "there is nothing faithful to re-send")
                 continue
             event = event_of(record.body)
-            if settings.filters and event not in settings.filters:
-                continue
             headers = resigned(record, settings.secrets) if settings.resign else record.headers
             if isinstance(headers, str):
                 yield Skipped(record.line, headers, failed=True)

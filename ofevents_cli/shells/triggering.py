@@ -20,7 +20,6 @@ from ofevents_cli.core.payloads import Stamp, build_payload, encode, parse_assig
 from ofevents_cli.core.strictjson import OutOfRange, finite_float, problem, reject_constant
 from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import InputError
-from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.clock import new_id, now
 from ofevents_cli.shells.config import resolve, secret_envs, secrets_for
 from ofevents_cli.shells.sender import Sent
@@ -195,13 +194,16 @@ async def send_all(
     concurrency: int,
     on_outcome: Callable[[Outcome], None],
     save: str | None = None,
+    rotate: bool = False,
 ) -> list[Outcome]:
-    """Send each delivery `duplicate` times, at most `concurrency` at once; report each result."""
+    """Send each delivery `duplicate` times, at most `concurrency` at once; report each result
+    (and keep it in `save`, a history session when `rotate`)."""
     import httpx
 
+    from ofevents_cli.shells.history_home import open_capture
     from ofevents_cli.shells.sender import send
 
-    capture = CaptureFile(save) if save else None
+    capture = open_capture(Path(save), rotate) if save else None
     gate = asyncio.Semaphore(concurrency)
     outcomes: list[Outcome] = []
     failed: list[str] = []  # the first capture write that failed

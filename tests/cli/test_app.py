@@ -26,7 +26,8 @@ def test_help_lists_every_command() -> None:
     """--help names each command of the contract."""
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0
-    for command in ("events", "trigger", "verify", "listen", "emulator", "forward", "replay"):
+    for command in ("events", "trigger", "verify", "listen", "emulator", "forward", "replay",
+                    "history", "inspect"):
         assert command in result.stdout
 
 
@@ -62,3 +63,25 @@ def test_debug_keeps_the_exit_code_of_each_kind_of_error() -> None:
                                   KEY, "--ws-token", "wrong"],
                                  capture_output=True, text=True, timeout=30)
     assert refused.returncode == 4 and "Traceback" in refused.stderr
+
+
+def _imported_after(argv: list[str], modules: set[str]) -> list[str]:
+    probe = (f"import sys, runpy; sys.argv = {['ofevents', *argv]!r}\n"
+             "try:\n    runpy.run_module('ofevents_cli', run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             f"print(sorted({modules!r} & {{m.split('.')[0] for m in sys.modules}}))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=30, check=True)
+    return list(eval(done.stdout.strip().splitlines()[-1]))
+
+
+def test_only_inspect_imports_textual() -> None:
+    """`--help`, other commands' help and a history listing never load textual; inspect's
+    module does."""
+    for argv in (["--help"], ["history", "--help"], ["replay", "--help"], ["inspect", "--help"],
+                 ["history", "--last", "1"]):
+        assert _imported_after(argv, {"textual"}) == [], argv
+    probe = "import ofevents_cli.tui.inspector, sys; print('textual' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=30, check=True)
+    assert done.stdout.strip() == "True"

@@ -46,3 +46,24 @@ def test_completion_offers_check_doctor_and_the_case_names(words: str, cword: st
            "COMP_CWORD": cword}
     done = subprocess.run([str(exe)], capture_output=True, text=True, env=env, timeout=30)
     assert offered <= set(done.stdout.split())
+
+
+def _complete(words: str) -> list[str]:
+    exe = Path(sys.executable).with_name("ofevents")
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    env = {**os.environ, "_OFEVENTS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+           "COMP_CWORD": str(cword)}
+    return subprocess.run([str(exe)], capture_output=True, text=True, env=env,
+                          timeout=30).stdout.split()
+
+
+def test_completion_knows_history_inspect_and_their_flags() -> None:
+    """The new commands, `history`'s subcommands and flags, and --status values complete."""
+    assert "history" in _complete("ofevents hi")
+    assert "inspect" in _complete("ofevents in")
+    assert "show" in _complete("ofevents history sh")
+    assert "--status" in _complete("ofevents history --st")
+    assert _complete("ofevents history --status ") == ["2xx", "3xx", "4xx", "5xx", "none"]
+    assert "--explain" in _complete("ofevents history show --ex")
+    assert {"--id", "--last", "--since"} <= set(_complete("ofevents replay --"))
+    assert "--keep" in _complete("ofevents listen --ke")
