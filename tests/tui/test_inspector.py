@@ -48,8 +48,9 @@ def test_inspector_follows_searches_and_replays(tmp_path: Path) -> None:
                 await _until(pilot, lambda: table.row_count == 4)
                 await pilot.press("slash", *"needle", "enter")
                 assert table.row_count == 1
-                detail = str(app.query_one("#detail", Static).render())
-                assert "dlv_0007" in detail and '"note": "needle"' in detail
+                await _until(pilot, lambda: '"note": "needle"' in
+                             str(app.query_one("#detail", Static).render()))
+                assert "delivery dlv_0007" in str(app.query_one("#detail", Static).render())
                 await pilot.press("r")
                 await _until(pilot, lambda: len(target.requests) == 1)
                 assert target.requests[0].body == b'{"type":"tip.received","note":"needle"}'
@@ -107,7 +108,8 @@ def test_inspector_follows_a_running_forward_in_the_history() -> None:
                 await asyncio.to_thread(httpx.post, f"{run.ready['local_url']}/x", content=body,
                                         headers=signed(body), timeout=5)
                 await _until(pilot, lambda: table.row_count == 1)
-                assert "subscriber.new" in str(app.query_one("#detail", Static).render())
+                await _until(pilot, lambda: "subscriber.new" in
+                             str(app.query_one("#detail", Static).render()))
             run.stop()
 
     asyncio.run(scenario())
