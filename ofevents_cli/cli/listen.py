@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 
 
 @guarded
@@ -14,7 +15,8 @@ def listen(
     ws_token: Annotated[str | None, typer.Option("--ws-token", metavar="TOKEN", help="WS token [env BFL_WS_TOKEN].")] = None,  # noqa: E501
     event: Annotated[list[str] | None, typer.Option("--event", "-e", metavar="EVENT", help="Only this event type (repeatable; default: all).")] = None,  # noqa: E501
     account: Annotated[list[str] | None, typer.Option("--account", "-a", metavar="ID", help="Only this account id (repeatable; default: all).")] = None,  # noqa: E501
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON event object per line on stdout.")] = False,  # noqa: E501
+    as_json: JsonOption = False,
+    output: FormatOption = None,
     max_events: Annotated[int | None, typer.Option("--max-events", metavar="N", min=1, help="Exit 0 after N events.")] = None,  # noqa: E501
     forward_to: Annotated[str | None, typer.Option("--forward-to", metavar="URL", help="POST each event as a signed webhook to this URL (3000, localhost:3000/path, or a URL).")] = None,  # noqa: E501
     provider: Annotated[str, typer.Option("--provider", metavar="PROVIDER", help="Webhook format for --forward-to (eventbus = Standard Webhooks).")] = "eventbus",  # noqa: E501
@@ -37,11 +39,10 @@ def listen(
 
     import asyncio
     import contextlib
-    import os
-    import sys
 
     from ofevents_cli.core import providers as registry
     from ofevents_cli.core.catalogue import find
+    from ofevents_cli.core.exit_policy import ListenTally, listen_exit
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
     from ofevents_cli.shells import config, eventbus, listener
@@ -81,7 +82,8 @@ def listen(
     if (secret or provider != "eventbus") and not forward_to:
         raise InputError("--secret and --provider only apply to --forward-to",
                          "add --forward-to URL, or drop them")
-    renderer = Renderer(as_json, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    tally = ListenTally()
+    renderer = Renderer(output_format(output, as_json), tally)
     show = renderer.show
     keeper = None
     if keep is not None:
@@ -98,6 +100,7 @@ def listen(
             if isinstance(value, eventbus.EventReceived):
                 failed = keeper.keep(value.event, clock.now())
                 if failed:
+                    tally.unkept += 1
                     renderer.show(listener.Note(f"warning: {failed}"))
             renderer.show(value)
     try:
@@ -112,5 +115,4 @@ def listen(
         if keeper is not None:
             keeper.close()
     renderer.finish()
-    if renderer.exit_code or (keeper is not None and keeper.failed):
-        raise typer.Exit(renderer.exit_code or 1)
+    raise typer.Exit(int(listen_exit(tally)))

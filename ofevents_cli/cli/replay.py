@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.history_options import (
     Accounts,
     Events,
@@ -57,13 +58,14 @@ def replay(
     last: Last = None,
     timeout: Annotated[float, typer.Option(callback=finite, help="Seconds to wait for each answer.",
                                            min=0.01)] = 10.0,
-    json_lines: Annotated[bool, typer.Option("--json", help="One JSON object per delivery.")
-                          ] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """Re-send deliveries (of CAPTURE, or picked from the history) in order, byte for byte
     (or re-signed)."""
     import asyncio
 
+    from ofevents_cli.core.exit_policy import ReplayTally, replay_exit
     from ofevents_cli.core.targets import parse_target
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.replays import ReplayView
@@ -87,12 +89,15 @@ def replay(
         home = history_dir()
         records = from_history(sources(history_files(home), given=False), selection,
                                f"the history ({home})")
-    view = ReplayView(json_lines)
+    tally = ReplayTally()
+    view = ReplayView(output_format(output, json_lines), tally, named=capture is not None)
 
     async def main() -> None:
         async for outcome in replay_all(records, settings):
             view.show(outcome)
 
-    asyncio.run(main())
-    if view.failed:
-        raise typer.Exit(1)
+    try:
+        asyncio.run(main())
+    finally:
+        view.close()
+    raise typer.Exit(int(replay_exit(tally)))

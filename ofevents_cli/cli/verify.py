@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import complete_webhook_provider, provider_names, webhook_provider
 
 
@@ -45,11 +46,11 @@ def verify(
     explain: Annotated[
         bool, typer.Option(help="Show the signed string, both signatures, and the diagnosis.")
     ] = False,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="One JSON object per delivery.")
-    ] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """Verify captured deliveries' signatures offline (exit 1 if any is invalid)."""
+    from ofevents_cli.core.exit_policy import VerifyTally, verify_exit
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.verdicts import VerdictRenderer
     from ofevents_cli.shells.verification import (
@@ -78,8 +79,10 @@ def verify(
     import sys
 
     live = sys.stdout.isatty() or "-" in (captures or []) or body == "-"
-    renderer = VerdictRenderer(json_lines, explain, live, len(captures or []))
+    tally = VerifyTally()
+    renderer = VerdictRenderer(output_format(output, json_lines), tally, explain, live,
+                               len(captures or []))
     for item in items:
         renderer.show(item)
     renderer.summary()
-    raise typer.Exit(renderer.tally.exit_code())
+    raise typer.Exit(int(verify_exit(tally)))

@@ -63,7 +63,8 @@ class SendTally:
 class ReplayTally(SendTally):
     """replay also skips lines: unreadable ones (input errors) and ones it could not send."""
 
-    unreadable: int = 0  # a line that is not a capture, or a file that cannot be read
+    unreadable: int = 0  # a line of a file the user named that is not a capture
+    unreadable_history: int = 0  # a line of the history that is not one: reported only
     unsendable: int = 0  # a capture that could not be re-signed or built into a request
     truncated: int = 0  # captured without its whole body: nothing faithful to send
 
@@ -95,6 +96,7 @@ class ListenTally:
     events: int = 0
     gaps: int = 0
     undelivered: int = 0
+    unkept: int = 0  # events `--keep` could not write
 
 
 @dataclass
@@ -115,9 +117,10 @@ def trigger_exit(tally: SendTally) -> ExitCode:
 
 
 def replay_exit(tally: ReplayTally) -> ExitCode:
-    """2 when input was unreadable (as verify), else 1 when a delivery was not sent or not
-    answered 2xx, else 0 (skipped truncated captures are reported, not failures). An
-    unreachable target stops replay with its own error (3)."""
+    """2 when a file the user named held unreadable lines (as verify), else 1 when a delivery
+    was not sent or not answered 2xx, else 0 (skipped truncated captures and unreadable lines
+    of the history are reported, not failures). An unreachable target stops replay with its
+    own error (3)."""
     if tally.unreadable:
         return ExitCode.USAGE
     if tally.not_ok or tally.errors or tally.unsendable:
@@ -133,9 +136,10 @@ def verify_exit(tally: VerifyTally) -> ExitCode:
 
 
 def listen_exit(tally: ListenTally) -> ExitCode:
-    """1 when events were lost (a gap) or not forwarded, else 0 (Ctrl+C and --max-events are
-    the normal end)."""
-    return ExitCode.FAILURES if tally.gaps or tally.undelivered else ExitCode.OK
+    """1 when events were lost (a gap), not forwarded or not kept, else 0 (Ctrl+C and
+    --max-events are the normal end)."""
+    return (ExitCode.FAILURES if tally.gaps or tally.undelivered or tally.unkept
+            else ExitCode.OK)
 
 
 def forward_exit(tally: ForwardTally) -> ExitCode:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -9,6 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ofevents_cli.core import frames
+from ofevents_cli.core.exit_policy import ListenTally
 from ofevents_cli.core.stream import (
     Connected,
     Connecting,
@@ -18,8 +20,9 @@ from ofevents_cli.core.stream import (
     Problem,
     Reconnecting,
 )
-from ofevents_cli.render.output import say
-from ofevents_cli.render.text import escape_control, money, safe
+from ofevents_cli.formats import Format
+from ofevents_cli.render.output import colour, say
+from ofevents_cli.render.text import count, escape_control, money, safe
 
 if TYPE_CHECKING:  # the forwarder is loaded only by `listen --forward-to` (see Renderer.other)
     from ofevents_cli.shells.forwarder import Delivered
@@ -128,22 +131,14 @@ _JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=Fal
 
 
 class Renderer:
-    """Prints what the shells yield: events on stdout (human lines or JSON), the rest on stderr.
+    """Prints what the shells yield: events on stdout (human lines or JSON), the rest on stderr;
+    it counts what the exit code depends on in the tally."""
 
-    It also remembers whether anything was lost, which decides the exit code.
-    """
-
-    def __init__(self, as_json: bool, colour: bool = False) -> None:
-        self.as_json = as_json
-        self.colour = colour
-        self.lost = 0
-        self.undelivered = 0
+    def __init__(self, fmt: Format, tally: ListenTally) -> None:
+        self.as_json = fmt is Format.JSON
+        self.colour = colour()
+        self.tally = tally
         self.pending: list[str] = []
-
-    @property
-    def exit_code(self) -> int:
-        """1 when events were lost or could not be forwarded, else 0."""
-        return 1 if self.lost or self.undelivered else 0
 
     def flush(self) -> None:
         """Write the event lines held so far to stdout in one go (called once per burst).
@@ -168,16 +163,17 @@ class Renderer:
 
     def finish(self) -> None:
         """The closing summary on stderr: how many events were not forwarded, if any."""
-        if self.undelivered:
-            say(f"!! {self.undelivered} event(s) not forwarded")
+        if self.tally.undelivered:
+            say(f"!! {count(self.tally.undelivered, 'event')} not forwarded")
 
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""
         if isinstance(value, EventReceived):
+            self.tally.events += 1
             self.pending.append(_JSON.encode(value.event.flat()) if self.as_json
                                 else line(value.event, self.colour))
         elif isinstance(value, Gap):
-            self.lost += 1
+            self.tally.gaps += 1
             after = escape_control(value.after or "the start")
             say(f"!! GAP: events after {after} were lost ({escape_control(value.reason)})")
         elif isinstance(value, Connecting):
@@ -188,6 +184,8 @@ class Renderer:
             say(f"reconnecting in {value.delay:.1f} s (attempt {value.attempt}): "
                 f"{escape_control(value.reason)}")
         elif isinstance(value, Disconnected):
+            with contextlib.suppress(BrokenPipeError):  # the events before it come first
+                self.flush()
             say(f"disconnected: {escape_control(value.reason)}")
         elif isinstance(value, Problem):
             say(f"warning: {escape_control(value.message)}")
@@ -200,7 +198,7 @@ class Renderer:
         from ofevents_cli.shells.forwarder import Delivered
 
         if isinstance(value, Delivered):
-            self.undelivered += value.failed
+            self.tally.undelivered += value.failed
             say(delivery_line(value))
         else:
             say(str(value))

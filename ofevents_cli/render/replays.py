@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ofevents_cli.render.output import emit_json, say
+from ofevents_cli.core.exit_policy import ReplayTally
+from ofevents_cli.formats import Format
+from ofevents_cli.render.output import emit_json, say, warn
 from ofevents_cli.render.text import escape_control
+from ofevents_cli.render.triggers import send_summary
 from ofevents_cli.shells.replay import Replayed, ReplayEvent, Skipped
 
 __all__ = ["ReplayView", "replayed_line", "replayed_record"]
@@ -27,23 +30,40 @@ def replayed_line(event: Replayed) -> str:
 
 
 class ReplayView:
-    """Prints each outcome as it arrives and remembers whether any failed."""
+    """Prints each outcome as it arrives and counts it; `close` ends with the summary."""
 
-    def __init__(self, json_lines: bool) -> None:
-        self.json_lines = json_lines
-        self.failed = 0
-        self.sent = 0
+    def __init__(self, fmt: Format, tally: ReplayTally, *, named: bool = True) -> None:
+        self.json = fmt is Format.JSON
+        self.tally = tally
+        self.named = named  # reading files the user named (else: the history home)
 
     def show(self, event: ReplayEvent) -> None:
-        """Render one outcome, or report a skipped line."""
+        """Count and render one outcome, or report a skipped line."""
         if isinstance(event, Skipped):
-            say(f"line {event.line}: skipped: {escape_control(event.message)}")
-            self.failed += 1 if event.failed else 0
+            unreadable = event.kind == "unreadable"
+            self.tally.unreadable += unreadable and self.named
+            self.tally.unreadable_history += unreadable and not self.named
+            self.tally.unsendable += event.kind == "unsendable"
+            self.tally.truncated += event.kind == "truncated"
+            warn(f"line {event.line}: skipped: {escape_control(event.message)}")
             return
-        self.sent += 1
-        self.failed += 0 if event.ok else 1
-        if self.json_lines:
+        self.tally.add(event.status, event.ms)
+        if self.json:
             emit_json(replayed_record(event))
             return
         sys.stdout.write(replayed_line(event) + "\n")
         sys.stdout.flush()
+
+    def close(self) -> None:
+        """The summary on stderr: what was sent, how it was answered, what was skipped."""
+        tally = self.tally
+        if not (tally.sent or tally.unreadable or tally.unreadable_history or tally.unsendable
+                or tally.truncated):
+            return  # nothing was read: the error that stopped replay says why
+        text = send_summary(tally, "delivery") if tally.sent else "0 deliveries sent"
+        skipped = [f"{n:,} {what}" for n, what in (
+            (tally.unreadable + tally.unreadable_history, "unreadable"),
+            (tally.unsendable, "not sendable"), (tally.truncated, "truncated")) if n]
+        if skipped:
+            text += "; skipped: " + ", ".join(skipped)
+        say(text)

@@ -39,3 +39,11 @@ def money(amount: object, currency: str = "$") -> str:
 def safe(text: str, width: int = 60) -> str:
     """Untrusted text ready for one human line: plain, shortened, control characters escaped."""
     return escape_control(shorten(plain(text), width))
+
+
+_PLURALS = {"delivery": "deliveries"}
+
+
+def count(n: int, noun: str) -> str:
+    """`1 delivery`, `2 deliveries`, `3 requests`: never "1 deliveries"."""
+    return f"{n:,} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"

@@ -12,7 +12,7 @@ from typing import Any
 from ofevents_cli.core.exit_policy import SendTally
 from ofevents_cli.formats import Format
 from ofevents_cli.render.output import console, emit_json, say, warn
-from ofevents_cli.render.text import escape_control, shorten
+from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.triggering import Outcome
 
 __all__ = ["OutcomeRenderer", "outcome_line", "outcome_record", "send_summary"]
@@ -42,10 +42,6 @@ def outcome_line(outcome: Outcome, url: str) -> str:
     return f"{text}  {answer}" if answer else text
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}" + ("" if n == 1 else "s")
-
-
 def send_summary(tally: SendTally, noun: str = "request") -> str:
     """`200 requests: 198 2xx, 1 non-2xx, 1 without an answer; p50 3 ms, p99 12 ms`."""
     parts = [f"{tally.ok:,} 2xx"]
@@ -53,7 +49,7 @@ def send_summary(tally: SendTally, noun: str = "request") -> str:
         parts.append(f"{tally.not_ok:,} non-2xx")
     if tally.errors:
         parts.append(f"{tally.errors:,} without an answer")
-    text = f"{_count(tally.sent, noun)}: " + ", ".join(parts)
+    text = f"{count(tally.sent, noun)}: " + ", ".join(parts)
     p50, p99 = tally.percentile(0.5), tally.percentile(0.99)
     if p50 is not None and p99 is not None:
         text += f"; p50 {p50:.0f} ms, p99 {p99:.0f} ms"

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
-from ofevents_cli.errors import ExitCode
-from ofevents_cli.render.output import say
-from ofevents_cli.render.text import escape_control, shorten
+from ofevents_cli.core.exit_policy import VerifyTally
+from ofevents_cli.formats import Format
+from ofevents_cli.render.output import colour, say, warn
+from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.verification import Checked, Incomplete, Unreadable
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
@@ -28,53 +27,32 @@ def _colour(enabled: bool, code: str, text: str) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if enabled else text
 
 
-@dataclass
-class Tally:
-    """Counts for the closing summary and the exit code."""
-
-    valid: int = 0
-    invalid: int = 0
-    unreadable: int = 0
-    incomplete: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-
-    def exit_code(self) -> int:
-        """2 if any input was unreadable, else 1 if any delivery is invalid, else 0."""
-        if self.unreadable:
-            return int(ExitCode.USAGE)
-        return int(ExitCode.FAILURES) if self.invalid else int(ExitCode.OK)
-
-
 class VerdictRenderer:
     """Writes each result as it comes (streaming), then a summary on stderr."""
 
-    def __init__(self, json_lines: bool, explain: bool, live: bool, sources: int = 1) -> None:
-        self.json_lines = json_lines
+    def __init__(self, fmt: Format, tally: VerifyTally, explain: bool, live: bool,
+                 sources: int = 1) -> None:
+        self.json_lines = fmt is Format.JSON
         self.live = live  # flush every line (a terminal, or input still arriving on stdin)
         self.explain = explain
         self.sources = sources  # name the file on each line when there are several
-        self.colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        self.tally = Tally()
+        self.colour = colour()
+        self.tally = tally
 
     def show(self, item: Checked | Unreadable | Incomplete) -> None:
         """Render one result."""
         if isinstance(item, Incomplete):
             self.tally.incomplete += 1
-            say(f"ofevents: warning: {item.source} line {item.line}: delivery "
-                f"{escape_control(item.id)} was not received whole (truncated): not verified")
+            warn(f"{item.source} line {item.line}: delivery {escape_control(item.id)} was not "
+                 "received whole (truncated): not verified")
             return
         if isinstance(item, Unreadable):
             self.tally.unreadable += 1
             where = f"{item.source} line {item.line}" if item.line else item.source
-            say(f"ofevents: warning: {where}: {item.message} (skipped)")
+            warn(f"{where}: {item.message} (skipped)")
             return
         verdict = item.verdict
-        if verdict.valid:
-            self.tally.valid += 1
-        else:
-            self.tally.invalid += 1
-            key = verdict.reason.value if verdict.reason else "invalid"
-            self.tally.reasons[key] = self.tally.reasons.get(key, 0) + 1
+        self.tally.add_verdict(verdict.valid, verdict.reason.value if verdict.reason else None)
         if self.json_lines:
             sys.stdout.write(self._json_line(item) + "\n")
         else:
@@ -164,9 +142,9 @@ class VerdictRenderer:
             parts.append(f"{t.unreadable} unreadable, skipped")
         if t.incomplete:
             parts.append(f"{t.incomplete} truncated, not verified")
-        say(f"{t.valid + t.invalid} deliveries: " + ", ".join(parts))
+        say(f"{count(t.valid + t.invalid, 'delivery')}: " + ", ".join(parts))
         if not t.valid + t.invalid + t.unreadable + t.incomplete:
-            say("ofevents: warning: the input holds no deliveries")
+            warn("the input holds no deliveries")
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -177,11 +155,11 @@ def _text(raw: bytes | None) -> str | None:
 
 def verdict_lines(item: Checked, explain: bool) -> str:
     """One delivery's verdict as `verify` prints it, plain (with the `--explain` block)."""
-    renderer = VerdictRenderer(False, explain, live=False)
+    renderer = VerdictRenderer(Format.TEXT, VerifyTally(), explain, live=False)
     renderer.colour = False
     return renderer._line(item) + (renderer._explanation(item) if explain else "")
 
 
 def verdict_record(item: Checked, explain: bool) -> dict[str, Any]:
     """One delivery's verdict as `verify --json` writes it."""
-    return VerdictRenderer(True, explain, live=False)._record(item)
+    return VerdictRenderer(Format.JSON, VerifyTally(), explain, live=False)._record(item)

@@ -61,12 +61,18 @@ class Replayed:
 
 @dataclass(frozen=True)
 class Skipped:
-    """A capture line that was not sent, and why; `failed` when it is a well-formed capture
-    that could not be sent (not re-signable, a request that cannot be built): exit 1."""
+    """A capture line that was not sent, and why. `kind`: `unreadable` (not a capture: an
+    input error, exit 2), `unsendable` (a capture that could not be re-signed or built into a
+    request: exit 1), `truncated` (captured without its whole body: reported, not a failure)."""
 
     line: int
     message: str
-    failed: bool = False
+    kind: str = "unreadable"
+
+    @property
+    def failed(self) -> bool:
+        """A capture that should have been sent was not."""
+        return self.kind == "unsendable"
 
 
 ReplayEvent = Union[Replayed, Skipped]  # noqa: UP007 - a runtime alias must work on 3.10
@@ -137,23 +143,23 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
                 continue
             if record.truncated:
                 yield Skipped(record.line, "its body was not received whole (truncated): "
-                              "there is nothing faithful to re-send")
+                              "there is nothing faithful to re-send", kind="truncated")
                 continue
             event = event_of(record.body)
             headers = resigned(record, settings.secrets) if settings.resign else record.headers
             if isinstance(headers, str):
-                yield Skipped(record.line, headers, failed=True)
+                yield Skipped(record.line, headers, kind="unsendable")
                 continue
             refused = target_problem(record.path)
             if refused is not None:  # a capture file must not choose the host either
-                yield Skipped(record.line, f"path {record.path!r}: {refused}", failed=True)
+                yield Skipped(record.line, f"path {record.path!r}: {refused}", kind="unsendable")
                 continue
             url = join_url(settings.target, "", record.path)
             try:
                 sent = await send(client, record.method, url, _sendable(headers),
                                   record.body, exact=True)
             except ValueError as exc:
-                yield Skipped(record.line, f"cannot send this request: {exc}", failed=True)
+                yield Skipped(record.line, f"cannot send this request: {exc}", kind="unsendable")
                 continue
             yield Replayed(record.id, record.line, event, record.method, url, sent.status,
                            sent.ms, sent.error)

@@ -139,3 +139,21 @@ def test_show_raw_is_the_body_trigger_sends() -> None:
     fresh = re.compile(r'"(id|timestamp)":"[^"]*"')
     assert fresh.sub("", shown.stdout.strip()) == fresh.sub("", body)
     assert shown.stdout.startswith('{"id":"evt_')
+
+
+def test_events_into_a_reader_that_closes_early_exits_0() -> None:
+    """`ofevents events | head -1`: when the reader has gone before ofevents writes, it ends
+    quietly with exit 0 (it was 1), as listen does; no traceback, no "Exception ignored"."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("ofevents"))
+    for args in (["events"], ["events", "--json"], ["events", "show", "tip.received"]):
+        reader, writer = os.pipe()
+        os.close(reader)  # the reader is gone before the first write: EPIPE for certain
+        done = subprocess.run([exe, *args], stdout=writer, stderr=subprocess.PIPE, timeout=30)
+        os.close(writer)
+        assert done.returncode == 0, (args, done.stderr)
+        assert b"Traceback" not in done.stderr and b"Exception ignored" not in done.stderr

@@ -354,3 +354,23 @@ def test_a_server_that_never_says_ready_is_given_up_on_after_10_s() -> None:
     assert "connected" not in result.stderr.splitlines()
     assert "no ready within 10 s of the hello, no retries left" in result.stderr
     assert waited >= 9.5  # it waited for the deadline, not for ever
+
+
+def test_the_last_event_of_max_events_comes_before_disconnected() -> None:
+    """With stdout and stderr on one stream, the Nth event's line is printed before the
+    `disconnected` line, not after it."""
+    exe = shutil.which("ofevents", path=os.path.dirname(sys.executable))
+    assert exe
+    with emulator_thread() as (served, loop):
+        for n in range(3):
+            publish(served, loop, "tip", ACCOUNT, {"amount": n})
+        done = subprocess.run([exe, "listen", "--url", served.url, "--api-key", KEY,
+                               "--ws-token", TOKEN, "--format", "json", "--max-events", "3",
+                               "--resume", served.app.bus.id_of(0)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=60)
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    events = [n for n, text in enumerate(lines) if text.startswith('{"_event"')]
+    [stop] = [n for n, text in enumerate(lines) if text.startswith("disconnected:")]
+    assert len(events) == 3 and max(events) < stop

@@ -102,13 +102,15 @@ def test_filter_keeps_only_the_named_events(tmp_path: Path) -> None:
 
 
 def test_malformed_line_is_reported_and_skipped(tmp_path: Path) -> None:
-    """A broken line is named by number on stderr; the lines around it are still sent."""
+    """A broken line is named by number on stderr; the lines around it are still sent; the
+    file held input that could not be read: exit 2, as verify says."""
     path = write(tmp_path, capture_line(1, b"1"), "{not json", capture_line(3, b"3"))
     with running_target() as target:
         result = runner.invoke(app, ["replay", str(path), "--to", target.url])
-    assert result.exit_code == 0
+    assert result.exit_code == 2
     assert [r.body for r in target.requests] == [b"1", b"3"]
-    assert result.stderr.startswith("line 2: skipped: not valid JSON")
+    assert result.stderr.startswith("ofevents: warning: line 2: skipped: not valid JSON")
+    assert "2 deliveries: 2 2xx" in result.stderr and "skipped: 1 unreadable" in result.stderr
 
 
 def test_non_2xx_answer_exits_1(tmp_path: Path) -> None:
@@ -219,7 +221,7 @@ def test_a_request_that_cannot_be_built_is_skipped(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert [r.body for r in target.requests] == [b"ok"]
     skipped = [line for line in result.stderr.splitlines() if ": skipped: " in line]
-    assert [line.split(":")[0] for line in skipped] == ["line 1", "line 2", "line 3"]
+    assert [line.split(": ")[2] for line in skipped] == ["line 1", "line 2", "line 3"]
     assert "not a path" in skipped[1] and "Traceback" not in result.stderr
 
 

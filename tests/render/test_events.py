@@ -49,17 +49,19 @@ def test_unknown_types_and_odd_data_do_not_break_the_line() -> None:
 
 def test_finish_sums_up_events_not_forwarded(capsys: pytest.CaptureFixture[str]) -> None:
     """Events reported as not forwarded end with a count on stderr and exit code 1."""
+    from ofevents_cli.core.exit_policy import ListenTally, listen_exit
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.events import Renderer
     from ofevents_cli.shells.forwarder import Delivered
 
-    renderer = Renderer(as_json=True)
+    renderer = Renderer(Format.JSON, ListenTally())
     event = frames.Event("e1", "tip", "1", "2026-11-22T10:30:00Z")
     renderer.show(Delivered(event, "http://127.0.0.1:9/", None, 0.0, 0, "listen ended",
                             dropped=True))
     renderer.finish()
     err = capsys.readouterr().err
-    assert "!! not forwarded e1: listen ended" in err and "!! 1 event(s) not forwarded" in err
-    assert renderer.exit_code == 1
+    assert "!! not forwarded e1: listen ended" in err and "!! 1 event not forwarded" in err
+    assert listen_exit(renderer.tally) == 1
 
 
 def test_a_money_field_that_is_not_a_number_cannot_drive_the_terminal() -> None:
