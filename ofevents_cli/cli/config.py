@@ -6,6 +6,7 @@ import typer
 
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.examples import epilog, short_help
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 
 app = typer.Typer(
     help="Read and edit the config file. Settings precedence: flag > env var > config file "
@@ -42,15 +43,16 @@ def list_keys(
     all_known: Annotated[
         bool, typer.Option("--all", help="Also list the known keys that are not set.")
     ] = False,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="One JSON object per key on stdout.")
-    ] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """List the keys set in the config file, secrets masked."""
     from ofevents_cli.core.config_table import is_secret, known_keys, leaves
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.output import emit_json, say
     from ofevents_cli.shells.config import config_file, load_config
 
+    json_lines = output_format(output, json_lines) is Format.JSON
     values: dict[str, Any] = dict(leaves(load_config()))
     known_table = known_keys()
     keys = sorted(set(values) | set(known_table)) if all_known else sorted(values)

@@ -6,6 +6,7 @@ import typer
 
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.examples import epilog, short_help
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
     FIXTURES_HELP,
     complete_event,
@@ -31,9 +32,8 @@ def events(
         typer.Option("--provider", "-p", help=f"Only this provider's events: {provider_names()}.",
                      autocompletion=complete_provider),
     ] = None,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="One JSON object per event on stdout.")
-    ] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
     fixtures: Annotated[
         str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
                                  show_default=False)
@@ -46,10 +46,11 @@ def events(
 
     load_user_fixtures(fixtures)
     from ofevents_cli.core import catalogue
+    from ofevents_cli.formats import Format
     from ofevents_cli.render.output import console, emit_json, surely_plain
 
     listed = catalogue.events(provider)
-    if json_lines:
+    if output_format(output, json_lines) is Format.JSON:
         for event in listed:
             emit_json({"name": event.name, "provider": event.provider,
                        "description": event.description})

@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
     complete_webhook_provider,
     finite,
@@ -63,12 +64,14 @@ def forward(
         float, typer.Option(callback=finite, envvar="OFEVENTS_TUNNEL_TIMEOUT", min=0.1,
                             help="Seconds the ngrok agent gets to come up.")
     ] = 20.0,
-    json_lines: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,
+    json_lines: JsonOption = False,
+    output: FormatOption = None,
 ) -> None:
     """Relay real deliveries to your local server: record, verify, show each one."""
     import asyncio
     from pathlib import Path
 
+    from ofevents_cli.core.exit_policy import ForwardTally, forward_exit
     from ofevents_cli.core.masking import mask
     from ofevents_cli.core.targets import parse_target
     from ofevents_cli.errors import InputError
@@ -97,10 +100,10 @@ def forward(
         domain=domain, region=region, ngrok_path=ngrok_path, ngrok_config=ngrok_config,
         timeout=tunnel_timeout)
     if tunnel == "ngrok" and tunnel_settings.authtoken and ngrok_config:
-        from ofevents_cli.render.output import say
+        from ofevents_cli.render.output import warn
 
-        say("warning: with --ngrok-config the authtoken is passed on the ngrok agent's command "
-            "line, where other users can see it; put it in that file (`authtoken:`) instead")
+        warn("with --ngrok-config the authtoken is passed on the ngrok agent's command line, "
+             "where other users can see it; put it in that file (`authtoken:`) instead")
     settings = RelaySettings(
         target=parse_target(to, default_path="", default=None),
         capture=Path(capture) if capture else session_path("forward", clock.now()),
@@ -108,8 +111,11 @@ def forward(
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
         max_body=max_body, timeout=timeout, tunnel=tunnel_settings)
     shown = ", ".join(mask(s) for s in secrets)
-    view = DeliveryView(json_lines, f"checked with {shown}" if secrets else
-                        "not checked (pass --secret or set the provider's *_WEBHOOK_SECRET)")
+    tally = ForwardTally()
+    view = DeliveryView(output_format(output, json_lines),
+                        f"checked with {shown}" if secrets else
+                        "not checked (pass --secret or set the provider's *_WEBHOOK_SECRET)",
+                        tally)
 
     async def main() -> None:
         stop, force = asyncio.Event(), asyncio.Event()
@@ -122,5 +128,4 @@ def forward(
     finally:
         view.close()
     view.summary()
-    if view.lost:
-        raise typer.Exit(1)  # captures were lost
+    raise typer.Exit(int(forward_exit(tally)))

@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ofevents_cli.core.exit_policy import ForwardTally
+from ofevents_cli.formats import Format
 from ofevents_cli.render.output import console, emit_json, say
-from ofevents_cli.render.text import escape_control, shorten
+from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.relay import (
     AgentDownloading,
     Delivered,
@@ -58,14 +60,13 @@ def status_style(status: int | None) -> str:
 class DeliveryView:
     """Renders the relay's values as they come; `close` stops any spinner."""
 
-    def __init__(self, json_lines: bool, signatures: str) -> None:
-        self.json_lines = json_lines
+    def __init__(self, fmt: Format, signatures: str, tally: ForwardTally) -> None:
+        self.json_lines = fmt is Format.JSON
+        self.tally = tally
         self.signatures = signatures
         self.out = console()
         self.err = console(stderr=True)
         self.spinner: Any = None
-        self.count = 0
-        self.lost = 0
         self.capture = ""
 
     def show(self, event: RelayEvent) -> None:
@@ -116,11 +117,11 @@ class DeliveryView:
     def delivered(self, delivered: Delivered) -> None:
         """One row (or JSON line) per delivery."""
         if delivered.capture_error:
-            self.lost += 1
+            self.tally.lost_captures += 1
             say(f"capture write failed: {escape_control(delivered.capture_error)} "
                 f"(delivery {delivered.id} was relayed but not captured)")
         elif delivered.id:
-            self.count += 1
+            self.tally.deliveries += 1
         if self.json_lines:
             emit_json(delivery_record(delivered))
             return
@@ -148,5 +149,7 @@ class DeliveryView:
     def summary(self) -> None:
         """The last line (stderr): how many deliveries went to which file."""
         if self.capture:
-            lost = f"; {self.lost} NOT captured (capture write failed)" if self.lost else ""
-            say(f"stopped: {self.count} deliveries captured in {self.capture}{lost}")
+            lost = self.tally.lost_captures
+            note = f"; {lost:,} NOT captured (capture write failed)" if lost else ""
+            say(f"stopped: {count(self.tally.deliveries, 'delivery')} captured in "
+                f"{self.capture}{note}")
