@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import hmac
 import json
 import random
@@ -377,10 +378,12 @@ async def running(settings: EmulatorSettings, log: Callable[[str], None] | None 
                             access_log=False, timeout_graceful_shutdown=1)
     try:  # bind here, so a taken port is a clear error rather than uvicorn's sys.exit
         sock = _listening_socket(settings.host, settings.port)
-    except OSError as exc:
+    except OSError as exc:  # a host that is no address of this machine, or a taken port
+        blame_host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
+        hint = ("use an address of this machine for --host (127.0.0.1, the default)"
+                if blame_host else "choose another --port (0 picks a free one)")
         raise InputError(f"cannot listen on {settings.host}:{settings.port}: "
-                         f"{exc.strerror or exc}", "choose another --port (0 picks a free one)"
-                         ) from None
+                         f"{exc.strerror or exc}", hint) from None
     server = _Server(config)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not task.done():

@@ -230,6 +230,7 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
     from pyngrok.exception import PyngrokError
 
     _check_agent(_chosen_agent(settings))
+    _check_authtoken(settings)
     _quiet_pyngrok()
     options: dict[str, Any] = {}
     if settings.domain:
@@ -259,6 +260,26 @@ async def open_tunnel(settings: TunnelSettings, port: int) -> Tunnel:
     return NgrokTunnel(config, opened.public_url, endpoint)
 
 
+def _check_authtoken(settings: TunnelSettings) -> None:
+    """No authtoken from ofevents and none in the config file the agent will read: say so
+    now (exit 4), before a first run downloads an agent that would refuse to start."""
+    if settings.authtoken:
+        return
+    from pyngrok import conf
+
+    from ofevents_cli.core.doctor_checks import token_in_ngrok_config
+
+    path = str(settings.ngrok_config or conf.DEFAULT_CONFIG_PATH)
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(1 << 20)
+    except OSError:
+        text = ""
+    if token_in_ngrok_config(text) is None:
+        raise CredentialsError(f"ngrok has no authtoken (ERR_NGROK_4018): none was given and "
+                               f"{path} holds none", _TOKEN_HINT)
+
+
 def _check_agent(chosen: str | None) -> None:
     """The agent the user named must be an executable file: it is never downloaded."""
     if chosen is None:
@@ -272,3 +293,11 @@ def _check_agent(chosen: str | None) -> None:
     if not os.access(chosen, os.X_OK):
         raise InputError(f"the ngrok agent at {chosen} is not executable",
                          f"chmod +x {chosen}, or {hint}")
+    with open(chosen, "rb") as handle:  # pyngrok installs a Python `ngrok` script on PATH
+        head = handle.read(4096)
+    if head.startswith(b"#!") and b"pyngrok" in head:
+        from pyngrok import conf
+
+        raise InputError(f"{chosen} is pyngrok's `ngrok` wrapper script, not the ngrok agent",
+                         f"point --ngrok-path at the agent binary (pyngrok keeps it at "
+                         f"{conf.DEFAULT_NGROK_PATH}), or leave --ngrok-path out")

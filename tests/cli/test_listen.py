@@ -257,6 +257,16 @@ def test_emulator_on_a_taken_port_is_a_clear_usage_error() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_emulator_on_a_host_that_is_not_this_machine_blames_host() -> None:
+    """A --host that is no address of this machine (or no address at all) is blamed on
+    --host, not --port."""
+    for host in ("999.1.1.1", "10.255.255.1"):
+        result = runner.invoke(app, ["emulator", "--host", host, "--port", "0"])
+        assert result.exit_code == 2
+        assert f"cannot listen on {host}:0" in result.stderr
+        assert "hint: use an address of this machine for --host" in result.stderr
+
+
 def test_bad_url_is_a_usage_error() -> None:
     """A URL that is not ws:// or has a bad port: exit 2 naming --url, before connecting."""
     for url in ("http://127.0.0.1:1/v1/events", "ws://127.0.0.1:99999/v1/events"):

@@ -219,3 +219,30 @@ def test_the_authtoken_file_is_gone_whatever_stops_forward(
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
         proc.communicate(timeout=30)
     assert _token_files(temp) == []
+
+
+def test_no_authtoken_anywhere_is_exit_4_before_any_download(tmp_path: Path) -> None:
+    """No --authtoken, NGROK_AUTHTOKEN or config, no agent yet (first run): the missing
+    authtoken is reported (exit 4) without first trying to download the agent."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYNGROK_NGROK_PATH",
+                                                            "NGROK_AUTHTOKEN")}
+    env["HOME"] = str(tmp_path)
+    command = [str(Path(sys.executable).with_name("ofevents")), "forward", "--to", "3000",
+               "--capture", str(tmp_path / "c.jsonl")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 4, result.stderr
+    assert "no authtoken (ERR_NGROK_4018)" in result.stderr and "NGROK_AUTHTOKEN" in result.stderr
+    assert "download" not in result.stderr and not (tmp_path / ".config" / "ngrok").exists()
+
+
+def test_pyngroks_wrapper_script_is_named_as_such(tmp_path: Path) -> None:
+    """--ngrok-path "$(command -v ngrok)" inside a virtualenv finds pyngrok's Python script,
+    not the agent: exit 2 saying so and where the agent lives."""
+    wrapper = Path(sys.executable).with_name("ngrok")
+    assert wrapper.exists()  # pyngrok installs it with the package
+    result = runner.invoke(app, ["forward", "--to", "3000", "--authtoken", "t",
+                                 "--ngrok-path", str(wrapper), "--capture",
+                                 str(tmp_path / "c.jsonl")])
+    assert result.exit_code == 2, result.stderr
+    assert "pyngrok's `ngrok` wrapper script, not the ngrok agent" in result.stderr
+    assert "hint: point --ngrok-path at the agent binary" in result.stderr
