@@ -28,7 +28,7 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         "ofevents history --event tip.received --since 2h --invalid",
     )),
     "history list": ("List deliveries and events, newest first.", (
-        "ofevents history list --status 5xx --json",
+        "ofevents history --status 5xx --grep jake --json",
     )),
     "history show": ("Show one delivery: headers, body, signature verdict.", (
         "ofevents history show dlv_01JD… --explain",
@@ -61,9 +61,9 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         "ofevents config list --all",
     )),
     "config path": ("Print where the config file is.", ("ofevents config path",)),
-    "config list": ("List the keys that are set.", ("ofevents config list --all --json",)),
+    "config list": ("List the keys that are set.", ("ofevents config list --all",)),
     "config get": ("Print one key's value.", ("ofevents config get eventbus.url",)),
-    "config set": ("Set a key.", ("ofevents config set secrets.ofapi s3cr3t",)),
+    "config set": ("Set a key.", ("ofevents config set secrets.ofauth whsec_…",)),
     "config unset": ("Remove a key.", ("ofevents config unset ngrok.authtoken",)),
 }
 
