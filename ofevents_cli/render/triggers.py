@@ -11,7 +11,7 @@ from typing import Any
 
 from ofevents_cli.core.exit_policy import SendTally
 from ofevents_cli.formats import Format
-from ofevents_cli.render.output import console, emit_json, say, warn
+from ofevents_cli.render.output import console, emit_json, error, say, warn
 from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.triggering import Outcome
 
@@ -109,3 +109,6 @@ class OutcomeRenderer:
         if self.tally.unsaved:
             summary += f"; {self.tally.unsaved:,} not saved (capture write failed)"
         say(summary)
+        if self.tally.unreachable:
+            error(f"nothing answers at {escape_control(self.url)}",
+                  "start your server, or fix --to (a port alone means localhost:PORT)")
