@@ -12,6 +12,7 @@ from typer.core import TyperGroup
 
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.examples import epilog, short_help
+from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.history_options import (
     Accounts,
     Events,
@@ -25,6 +26,7 @@ from ofevents_cli.cli.history_options import (
     Until,
     build_query,
 )
+from ofevents_cli.formats import Format as FormatChoice
 
 if TYPE_CHECKING:
     from typer._click.shell_completion import CompletionItem
@@ -63,17 +65,9 @@ app = typer.Typer(
 Captures = Annotated[list[str] | None, typer.Argument(
     help="Capture files or directories to read (default: the history directory).",
     show_default=False)]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Same as --format json.")]
-Format = Annotated[str, typer.Option("--format", help="text, or json (one object per line).")]
-
-
-def as_json(fmt: str, json_flag: bool) -> bool:
-    """--format text|json, with --json its alias."""
-    from ofevents_cli.errors import InputError
-
-    if fmt not in ("text", "json"):
-        raise InputError(f"unknown --format {fmt!r}", "use --format text or --format json")
-    return json_flag or fmt == "json"
+def as_json(output: FormatChoice | None, json_flag: bool) -> bool:
+    """Whether to print JSON Lines (the shared --format / --json rule)."""
+    return output_format(output, json_flag) is FormatChoice.JSON
 
 
 def read_sources(captures: list[str] | None) -> "tuple[list[Source], str]":
@@ -109,8 +103,8 @@ def list_records(
     invalid: Invalid = False,
     grep: Grep = None,
     last: Last = None,
-    json_flag: JsonFlag = False,
-    fmt: Format = "text",
+    json_flag: JsonOption = False,
+    fmt: FormatOption = None,
 ) -> None:
     """List deliveries and events, newest first: one line (or JSON object) each."""
     from ofevents_cli.render.history import HistoryView
@@ -144,8 +138,8 @@ def show(
     explain: Annotated[bool, typer.Option(
         "--explain", help="Show the signed string, both signatures, and the diagnosis.")
     ] = False,
-    json_flag: JsonFlag = False,
-    fmt: Format = "text",
+    json_flag: JsonOption = False,
+    fmt: FormatOption = None,
 ) -> None:
     """Show one delivery or event in full: headers, pretty body, the signature checked now."""
     import sys
