@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ofevents_cli.core import frames
+from ofevents_cli.core.sinks import exit_code as sinks_exit
 from ofevents_cli.core.stream import (
     Connected,
     Connecting,
@@ -19,6 +20,7 @@ from ofevents_cli.core.stream import (
     Reconnecting,
 )
 from ofevents_cli.render.output import say
+from ofevents_cli.render.sinks import SinkView
 from ofevents_cli.render.text import escape_control, money, safe
 
 if TYPE_CHECKING:  # the forwarder is loaded only by `listen --forward-to` (see Renderer.other)
@@ -139,11 +141,12 @@ class Renderer:
         self.lost = 0
         self.undelivered = 0
         self.pending: list[str] = []
+        self.sinks = SinkView()  # routes and sinks (--route, --sink)
 
     @property
     def exit_code(self) -> int:
-        """1 when events were lost or could not be forwarded, else 0."""
-        return 1 if self.lost or self.undelivered else 0
+        """1 when events were lost or could not be forwarded or stored, else 0."""
+        return 1 if self.lost or self.undelivered or sinks_exit(self.sinks.tally) else 0
 
     def flush(self) -> None:
         """Write the event lines held so far to stdout in one go (called once per burst).
@@ -170,6 +173,8 @@ class Renderer:
         """The closing summary on stderr: how many events were not forwarded, if any."""
         if self.undelivered:
             say(f"!! {self.undelivered} event(s) not forwarded")
+        for line in self.sinks.summary():
+            say(line)
 
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""
@@ -197,6 +202,8 @@ class Renderer:
     def other(self, value: object) -> None:
         """A forwarder's delivery, or a note. Only `--forward-to` and `--demo` send these, so
         the forwarder module is imported here, not by every `listen`."""
+        if self.sinks.show(value):
+            return
         from ofevents_cli.shells.forwarder import Delivered
 
         if isinstance(value, Delivered):
