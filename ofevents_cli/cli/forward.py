@@ -15,8 +15,9 @@ from ofevents_cli.cli.options import (
 
 @guarded
 def forward(
-    to: Annotated[str, typer.Option(help="Your server: 3000, localhost:3000 or a URL (its path "
-                                    "prefixes every relayed path).", show_default=False)],
+    to: Annotated[str | None, typer.Option(
+        help="Your server: 3000, localhost:3000 or a URL (its path prefixes every relayed "
+        "path); it answers every delivery. Optional with --route.", show_default=False)] = None,
     tunnel: Annotated[str, typer.Option(help="ngrok, or none (loopback only).")] = "ngrok",
     port: Annotated[int, typer.Option(help="Relay port on 127.0.0.1 (0: any free port).",
                                       min=0, max=65535)] = 0,
@@ -64,6 +65,25 @@ def forward(
                             help="Seconds the ngrok agent gets to come up.")
     ] = 20.0,
     json_lines: Annotated[bool, typer.Option("--json", help="JSON Lines on stdout.")] = False,
+    route: Annotated[
+        list[str] | None,
+        typer.Option("--route", metavar="PATTERN[@ACCOUNT,…]=URL",
+                     help="Relay the deliveries that match (tip.received, subscriber.*, *; only "
+                     "these accounts) to URL too; repeatable. The first match answers the "
+                     "caller (after --to), the others get a copy [default: the config file's "
+                     "[[routes]]].", show_default=False),
+    ] = None,
+    routes_file: Annotated[
+        str | None,
+        typer.Option("--routes", metavar="FILE", help="A TOML file of [[routes]] tables "
+                     "(events, accounts, to, secret, provider, timeout).", show_default=False),
+    ] = None,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", metavar="URL", help="Store every delivery in a Redis stream: "
+                     "redis://[:password@]host:port/db?stream=NAME&maxlen=N; repeatable "
+                     "[default: the config file's [[sinks]]].", show_default=False),
+    ] = None,
 ) -> None:
     """Relay real deliveries to your local server: record, verify, show each one."""
     import asyncio
@@ -77,6 +97,7 @@ def forward(
     from ofevents_cli.shells.config import resolve, secrets_for
     from ofevents_cli.shells.relay import RelaySettings
     from ofevents_cli.shells.relay_server import default_capture_path, run_relay, stop_on_signals
+    from ofevents_cli.shells.route_config import routes_for, sinks_for
     from ofevents_cli.shells.tunnel import TunnelSettings
 
     if tunnel not in ("ngrok", "none"):
@@ -100,8 +121,14 @@ def forward(
 
         say("warning: with --ngrok-config the authtoken is passed on the ngrok agent's command "
             "line, where other users can see it; put it in that file (`authtoken:`) instead")
+    routes = routes_for("forward", route or [], routes_file, default_path="")
+    if not to and not routes:
+        raise InputError("forward needs --to or a --route",
+                         "pass --to localhost:3000, or --route 'PATTERN=URL' (or [[routes]] in "
+                         "the config file)")
     settings = RelaySettings(
-        target=parse_target(to, default_path="", default=None),
+        target=parse_target(to, default_path="", default=None) if to else "",
+        routes=routes, sinks=sinks_for("forward", sink or []),
         capture=Path(capture) if capture else default_capture_path(clock.now()),
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
         max_body=max_body, timeout=timeout, tunnel=tunnel_settings)
@@ -120,5 +147,5 @@ def forward(
     finally:
         view.close()
     view.summary()
-    if view.lost:
-        raise typer.Exit(1)  # captures were lost
+    if view.exit_code:
+        raise typer.Exit(view.exit_code)  # captures, copies or stored entries were lost

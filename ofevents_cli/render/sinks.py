@@ -4,12 +4,15 @@ through. The exit status comes from the tally (core/sinks.py `exit_code`), not f
 
 from __future__ import annotations
 
+from typing import Any
+
 from ofevents_cli.core.sinks import (
     Delivered,
     Dropped,
     Failed,
     Retrying,
     SinkDown,
+    SinkResult,
     SinkUp,
     Stored,
     Tally,
@@ -18,7 +21,7 @@ from ofevents_cli.core.sinks import (
 from ofevents_cli.render.output import say
 from ofevents_cli.render.text import escape_control
 
-__all__ = ["SinkView", "result_line"]
+__all__ = ["SinkView", "result_line", "sink_record"]
 
 SINK_VALUES = (Delivered, Retrying, Failed, Dropped, Stored, Unrouted, SinkDown, SinkUp)
 
@@ -56,6 +59,19 @@ def result_line(value: object) -> str | None:
     if isinstance(value, SinkUp):
         return f"{value.sink} is up again: catching up {value.waiting} waiting"
     return None
+
+
+def sink_record(value: SinkResult) -> dict[str, Any]:
+    """The `forward --json` line of a copy's attempt (`"type": "copy"`) or of a Redis sink's
+    outcome (`"type": "store"`)."""
+    kind = "store" if _stores(getattr(value, "sink", "")) else "copy"
+    outcome = {Delivered: "delivered", Retrying: "retrying", Failed: "failed",
+               Dropped: "dropped", Stored: "stored", Unrouted: "unrouted"}[type(value)]
+    return {"type": kind, "id": value.item, "to": getattr(value, "sink", None),
+            "event": value.event, "outcome": outcome, "status": getattr(value, "status", None),
+            "ms": round(getattr(value, "ms", 0.0), 1), "attempt": getattr(value, "attempt", None),
+            "entry": getattr(value, "entry", None),
+            "error": getattr(value, "error", None) or getattr(value, "reason", None)}
 
 
 class SinkView:

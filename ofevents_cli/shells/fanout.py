@@ -35,7 +35,6 @@ from ofevents_cli.core.sinks import (
     SinkState,
     Stored,
     Unrouted,
-    event_item,
 )
 from ofevents_cli.core.stream import ClientSettings
 from ofevents_cli.shells import forwarder as http
@@ -102,7 +101,7 @@ class RouteSink:
 class Fanout:
     """Routes and sinks behind one `submit`; `show` gets every result and state."""
 
-    def __init__(self, show: Callable[[object], None], session: Session | None = None,
+    def __init__(self, show: Report, session: Session | None = None,
                  window: int = WINDOW) -> None:
         self.show = show
         self.session = session
@@ -141,19 +140,18 @@ class Fanout:
             self._handled(event.id)
         return True
 
-    def submit(self, event: frames.Event) -> None:
-        """Hand a new event to every route that matches and every sink."""
-        item = event_item(event)
+    def submit(self, item: Item) -> None:
+        """Hand a new event (or delivery) to every route that matches and every sink."""
         chosen = [n for n, (route, _) in enumerate(self.outlets)
                   if route is None or route.matches(item.event, item.account)]
         owing = set(chosen)
-        self.window[event.id] = owing
+        self.window[item.id] = owing
         if self.routed and not any(self.outlets[n][0] is not None for n in chosen):
             self.show(Unrouted(item.id, item.event, item.account))
         for n in chosen:
             self.outlets[n][1].submit(item)
         if not owing:
-            self._handled(event.id)
+            self._handled(item.id)
         while len(self.window) > self.window_size:
             oldest, _ = self.window.popitem(last=False)
             if self.session is not None:

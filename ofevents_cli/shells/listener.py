@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ofevents_cli.core.masking import mask
+from ofevents_cli.core.sinks import event_item
 from ofevents_cli.shells.eventbus import (
     CLIENT,
     ClientSettings,
@@ -112,7 +113,7 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                     if forwarder is not None:
                         forwarder.submit(update.event)
                     if fanout is not None:
-                        fanout.submit(update.event)
+                        fanout.submit(event_item(update.event))
                     count += 1
                     if max_events is not None and count >= max_events:
                         show(Disconnected(f"{max_events} event(s) received (--max-events)"))
