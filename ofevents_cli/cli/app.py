@@ -22,6 +22,7 @@ from ofevents_cli.cli import (
     replay,
     trigger,
     verify,
+    worker,
 )
 from ofevents_cli.cli.boundary import DEBUG
 
@@ -53,10 +54,12 @@ def root(
     DEBUG.set(debug)
 
 
-# in the order a user meets them: tail, develop locally, receive, re-send, fire, check
+# in the order a user meets them: tail, develop locally, receive, deliver from a queue,
+# re-send, fire, check
 app.command("listen")(listen.listen)
 app.command("emulator")(emulator.emulator)
 app.command("forward")(forward.forward)
+app.command("worker")(worker.worker)
 app.command("replay")(replay.replay)
 app.command("trigger")(trigger.trigger)
 app.command("verify")(verify.verify)

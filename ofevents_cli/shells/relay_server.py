@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -32,6 +31,7 @@ from ofevents_cli.shells.relay import (
     join_url,
 )
 from ofevents_cli.shells.sender import cookieless
+from ofevents_cli.shells.signals import stop_on_signals
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
 __all__ = ["default_capture_path", "run_relay", "stop_on_signals"]
@@ -62,19 +62,6 @@ def _bind(port: int) -> socket.socket:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
                          "pick another --port, or --port 0 for any free port") from exc
     return sock
-
-
-def stop_on_signals(stop: asyncio.Event, force: asyncio.Event) -> None:
-    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising; a second one
-    sets `force`: stop waiting for the deliveries in flight."""
-    loop = asyncio.get_running_loop()
-
-    def signalled() -> None:
-        (force if stop.is_set() else stop).set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, signalled)
 
 
 async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayEvent | None:
