@@ -110,11 +110,12 @@ def listen(
         plan = _plan(routes, sinks, forward, provider, secret, resume == "auto")
         client = dataclasses.replace(client, resume=None if resume == "auto" else resume)
         forward = None  # --forward-to is the first route now
+    drain = _seconds(os.environ.get(DRAIN_ENV), listener.DRAIN_TIMEOUT)
     renderer = Renderer(as_json, colour=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     try:
         asyncio.run(listener.listen(client, renderer.show, flush=renderer.flush,
                                     max_events=max_events, forward=forward,
-                                    demo=demo_settings, plan=plan))
+                                    demo=demo_settings, plan=plan, drain=drain))
     except KeyboardInterrupt:
         with contextlib.suppress(BrokenPipeError):
             renderer.flush()
@@ -122,6 +123,27 @@ def listen(
     renderer.finish()
     if renderer.exit_code:
         raise typer.Exit(renderer.exit_code)
+
+
+DRAIN_ENV = "OFEVENTS_DRAIN_TIMEOUT"
+
+
+def _seconds(text: str | None, default: float) -> float:
+    """A number of seconds from an env var (unset: `default`); InputError when it is none."""
+    import math
+
+    from ofevents_cli.errors import InputError
+
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{DRAIN_ENV}={text!r} is not a number of seconds",
+                         f"unset it, or give e.g. {DRAIN_ENV}=10")
+    return value
 
 
 def _plan(routes: "tuple[Route, ...]", sinks: "tuple[RedisSpec, ...]",

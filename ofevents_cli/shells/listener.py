@@ -45,11 +45,13 @@ class Note:
 async def listen(client: ClientSettings, show: Callable[[object], None], *,
                  flush: Callable[[], None] | None = None, max_events: int | None = None,
                  forward: ForwardSettings | None = None,
-                 demo: EmulatorSettings | None = None, plan: Plan | None = None) -> None:
+                 demo: EmulatorSettings | None = None, plan: Plan | None = None,
+                 drain: float = DRAIN_TIMEOUT) -> None:
     """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C).
 
     With a `plan` (routes, sinks) each event is fanned out (shells/fanout.py) and the resume
-    point is the last event every route and sink has finished.
+    point is the last event every route and sink has finished. At the end, what they (or the
+    forwarder) still hold gets `drain` seconds.
 
     `flush` (the renderer's) is called once the events already received are shown, before
     the client waits for more: one write per burst instead of one per event, same latency.
@@ -121,7 +123,7 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
         except asyncio.CancelledError:
             if not reader_gone or task is None:
                 if fanout is not None:  # Ctrl+C: what routes and sinks hold may still go
-                    await fanout.drain(STOP_DRAIN)
+                    await fanout.drain(min(drain, STOP_DRAIN))
                 raise
             task.uncancel()
         finally:
@@ -131,6 +133,6 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
         if reader_gone:
             show(Disconnected("output closed"))
         if forwarder is not None:
-            await forwarder.drain(DRAIN_TIMEOUT)
+            await forwarder.drain(drain)
         if fanout is not None:
-            await fanout.drain(DRAIN_TIMEOUT)
+            await fanout.drain(drain)

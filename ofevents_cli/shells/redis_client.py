@@ -7,6 +7,8 @@ their own backoff and say so), and every failure is one short reason.
 
 from __future__ import annotations
 
+import errno
+import socket
 from typing import Any
 
 from ofevents_cli.core.sink_urls import RedisSpec
@@ -44,9 +46,16 @@ def problem(exc: BaseException) -> str:
 
     if isinstance(exc, redis.TimeoutError):
         return "timed out"
-    if isinstance(exc, ConnectionRefusedError) or "refused" in str(exc).lower():
-        return "connection refused"
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, socket.gaierror):
+            return "host not found (DNS)"
+        cause = cause.__cause__ or cause.__context__
     text = str(exc).strip() or type(exc).__name__
+    if text.startswith(f"Error {errno.ECONNREFUSED} "):
+        return "connection refused"
     return text.splitlines()[0][:200]
 
 
