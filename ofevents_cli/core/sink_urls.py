@@ -51,6 +51,11 @@ class RedisSpec:
         """The dead-letter stream's name: `S:dead`."""
         return f"{self.stream}:dead"
 
+    @property
+    def resume_key(self) -> str:
+        """Where `listen` records its resume point: `S:resume`."""
+        return f"{self.stream}:resume"
+
     def guard(self, item_id: str) -> str:
         """The duplicate guard key of an item id: `S:seen:<id>`."""
         return f"{self.stream}:seen:{item_id}"

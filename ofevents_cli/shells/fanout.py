@@ -204,23 +204,25 @@ async def start(plan: Plan, client: ClientSettings, show: Callable[[object], Non
         first, longest = plan.retry
         for spec in plan.sinks:
             fanout.add(None, functools.partial(RedisSink, spec, first_retry=first,
-                                               max_retry=longest))
+                                               max_retry=longest,
+                                               resume=lambda: session.resume_point))
             show(Note(f"storing in {spec.label} (maxlen ~{spec.maxlen or 'unlimited'})"))
     return fanout, client, session
 
 
 async def _stored_resume(spec: RedisSpec, show: Callable[[object], None]) -> str | None:
-    """`--resume auto`: the newest event id in the stream (exit 3 when Redis is down)."""
+    """`--resume auto`: where the last listener on this stream had finished, else the
+    newest event in it (exit 3 when Redis is down)."""
     from ofevents_cli.shells.listener import Note
     from ofevents_cli.shells.redis_client import connect, reachable
-    from ofevents_cli.shells.redis_sink import newest_event_id
+    from ofevents_cli.shells.redis_sink import resume_point
 
     client = connect(spec)
     try:
         await reachable(spec, client, "--sink")
-        newest = await newest_event_id(spec, client)
+        point = await resume_point(spec, client)
     finally:
         await client.aclose()
-    show(Note(f"resuming after {newest}, the newest event in {spec.label}" if newest else
+    show(Note(f"resuming after {point} (recorded in {spec.label})" if point else
               f"{spec.label} holds no event yet: starting from the live edge"))
-    return newest
+    return point

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from ofevents_cli.core.sink_urls import RedisSpec
@@ -27,13 +28,15 @@ from ofevents_cli.core.sinks import (
 )
 from ofevents_cli.shells.redis_client import connect, problem, transient
 
-__all__ = ["STORE", "RedisSink", "newest_event_id"]
+__all__ = ["STORE", "RedisSink", "newest_event_id", "resume_point"]
 
 BATCH = 500  # items per script call
 BATCH_BYTES = 4 << 20  # and at most this many body bytes
 FIRST_RETRY, MAX_RETRY = 0.1, 5.0
+RESUME_EVERY = 1.0  # when idle, how soon a resume point that moved is recorded
 
-# KEYS: the stream, then one guard key per item. ARGV: maxlen, ttl, then one string per item
+# KEYS: the stream, the resume key, then one guard key per item. ARGV: maxlen, ttl, the
+# resume point ("": none to record), then one string per item
 # holding its fields and values, each as `<length>:<bytes>` (one argument per item instead of
 # one per field: redis-py packs each argument separately, the slowest part of a write).
 # Returns, per item, the new entry id, or "=" and the entry id of the earlier write of that
@@ -42,14 +45,15 @@ STORE = """
 local stream, maxlen, ttl = KEYS[1], ARGV[1], ARGV[2]
 local find, sub = string.find, string.sub
 local out = {}
-for i = 2, #KEYS do
+if ARGV[3] ~= '' then redis.call('SET', KEYS[2], ARGV[3]) end
+for i = 3, #KEYS do
   if redis.call('SET', KEYS[i], '', 'NX', 'EX', ttl) then
     local args = {'XADD', stream}
     if maxlen ~= '0' then
       args[3] = 'MAXLEN'; args[4] = '~'; args[5] = maxlen
     end
     args[#args + 1] = '*'
-    local packed, pos = ARGV[i + 1], 1
+    local packed, pos = ARGV[i + 1], 1  -- the item of KEYS[i] is ARGV[i + 1]
     while pos <= #packed do
       local colon = find(packed, ':', pos, true)
       local n = tonumber(sub(packed, pos, colon - 1))
@@ -79,7 +83,10 @@ class RedisSink:
     """Store items in a Redis stream in the background; `report` gets every outcome."""
 
     def __init__(self, spec: RedisSpec, report: Report, *, first_retry: float = FIRST_RETRY,
-                 max_retry: float = MAX_RETRY) -> None:
+                 max_retry: float = MAX_RETRY,
+                 resume: Callable[[], str | None] | None = None) -> None:
+        """`resume`: where `listen` would resume now (the last event every route and sink
+        finished); recorded in `S:resume` with each write, and after a second when idle."""
         self.spec = spec
         self.label = spec.label
         self.report = report
@@ -88,6 +95,8 @@ class RedisSink:
         self.script: Any = self.client.register_script(STORE)
         self.queue: deque[Item] = deque()
         self.writing = 0  # items of the batch being written (still at the queue's head)
+        self.resume = resume
+        self.recorded: str | None = None  # the resume point last written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -113,9 +122,13 @@ class RedisSink:
         return batch
 
     async def _write(self, batch: list[Item]) -> list[str]:
-        keys = [self.spec.stream, *(self.spec.guard(item.id) for item in batch)]
-        args: list[Any] = [self.spec.maxlen, self.spec.ttl, *(packed(item) for item in batch)]
+        point = self.resume() if self.resume is not None else None
+        keys = [self.spec.stream, self.spec.resume_key,
+                *(self.spec.guard(item.id) for item in batch)]
+        args: list[Any] = [self.spec.maxlen, self.spec.ttl, point or "",
+                           *(packed(item) for item in batch)]
         answer = await self.script(keys=keys, args=args)
+        self.recorded = point or self.recorded
         if not isinstance(answer, list) or len(answer) != len(batch):
             raise ValueError("Redis answered the write with something unexpected")
         return [x.decode() if isinstance(x, bytes) else str(x) for x in answer]
@@ -128,7 +141,10 @@ class RedisSink:
         while True:
             if not self.queue:
                 self._wake.clear()
-                await self._wake.wait()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), RESUME_EVERY)
+                if not self.queue:
+                    await self._record_resume()
                 continue
             batch = self._batch()
             self.writing = len(batch)
@@ -151,12 +167,24 @@ class RedisSink:
                 self.report(Stored(self.label, item.id, item.event, item.account,
                                    entry[1:] if duplicate else entry, duplicate))
 
+    async def _record_resume(self) -> None:
+        """Idle: record a resume point that moved since the last write (best effort: the
+        next write records it anyway)."""
+        point = self.resume() if self.resume is not None else None
+        if point is None or point == self.recorded:
+            return
+        with contextlib.suppress(Exception):
+            await self.client.set(self.spec.resume_key, point)
+            self.recorded = point
+
     async def drain(self, timeout: float) -> None:
         """Wait (up to `timeout` s) until every queued item is stored."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while self.queue and loop.time() < deadline:
             await asyncio.sleep(0.01)
+        if not self.queue:
+            await self._record_resume()
 
     async def aclose(self) -> None:
         """Stop writing; every item not confirmed stored is reported dropped (by id)."""
@@ -170,6 +198,15 @@ class RedisSink:
                                 "not confirmed stored when the command ended"))
         with contextlib.suppress(Exception):
             await self.client.aclose()
+
+
+async def resume_point(spec: RedisSpec, client: Any) -> str | None:
+    """Where `listen --resume auto` resumes: the point a listener recorded in `S:resume` (the
+    last event every route and sink had finished), else the newest event in the stream."""
+    recorded = await client.get(spec.resume_key)
+    if recorded:
+        return str(recorded.decode("utf-8", "replace"))
+    return await newest_event_id(spec, client)
 
 
 async def newest_event_id(spec: RedisSpec, client: Any, page: int = 100,
