@@ -209,7 +209,7 @@ def test_sink_stores_each_event_once_with_the_bytes_listen_prints(
 def test_resume_auto_starts_after_the_newest_stored_event(redis_server: RedisServer,
                                                           redis_client: Any) -> None:
     """A second `listen --resume auto` gets only what came after the first run's last stored
-    event, and says where it resumed."""
+    event (recorded in `S:resume`), and says where it resumed."""
     sink = f"{redis_server.url}?stream=ra"
     with emulator_thread() as (served, loop):
         first_ids = [publish(served, loop, "tip", A, {"n": n}) for n in range(3)]
@@ -222,6 +222,7 @@ def test_resume_auto_starts_after_the_newest_stored_event(redis_server: RedisSer
     assert [json.loads(x)["_id"] for x in second.stdout.splitlines()] == later
     assert f"resuming after {first_ids[-1]}" in second.stderr
     assert [f[b"id"].decode() for _, f in redis_client.xrange("ra")] == first_ids + later
+    assert redis_client.get("ra:resume") == later[-1].encode()  # where the next one resumes
 
 
 def test_redis_down_names_what_was_not_stored_and_exits_1() -> None:
