@@ -266,6 +266,14 @@ class Sink(Protocol):
     def aclose(self) -> Awaitable[None]:
         """Stop; every item not yet final is reported `Dropped`."""
 
+    @property
+    def pressing(self) -> bool:
+        """True when the sink is working but so far behind that the stream should wait for
+        it (`room`) rather than have it drop items; never for a sink that cannot work."""
+
+    def room(self) -> Awaitable[None]:
+        """Wait until the sink is no longer `pressing`."""
+
 
 @dataclass
 class Tally:

@@ -93,6 +93,11 @@ class RouteSink:
         """Wait (up to `timeout` s) for queued deliveries."""
         await self.forwarder.drain(timeout)
 
+    pressing = False  # a route never holds the stream up: a full backlog drops, by name
+
+    async def room(self) -> None:
+        """Never needed (see `pressing`)."""
+
     async def aclose(self) -> None:
         """Stop; what was not delivered is reported dropped."""
         await self.forwarder.aclose()
@@ -156,6 +161,17 @@ class Fanout:
             oldest, _ = self.window.popitem(last=False)
             if self.session is not None:
                 self.session.acknowledge(oldest)
+
+    @property
+    def pressing(self) -> bool:
+        """An outlet is working but far behind (a Redis sink during a fast replay)."""
+        return any(sink.pressing for _, sink in self.outlets)
+
+    async def room(self) -> None:
+        """Wait for every pressing outlet to catch up (the server holds the events)."""
+        for _, sink in self.outlets:
+            if sink.pressing:
+                await sink.room()
 
     def _handled(self, event_id: str) -> None:
         """Every outlet is done with this event: move the resume point if it can move."""

@@ -116,6 +116,8 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                         forwarder.submit(update.event)
                     if fanout is not None:
                         fanout.submit(event_item(update.event))
+                        if fanout.pressing:  # a Redis sink catching up: read on after it
+                            await fanout.room()
                     count += 1
                     if max_events is not None and count >= max_events:
                         show(Disconnected(f"{max_events} event(s) received (--max-events)"))

@@ -34,6 +34,8 @@ BATCH = 500  # items per script call
 BATCH_BYTES = 4 << 20  # and at most this many body bytes
 FIRST_RETRY, MAX_RETRY = 0.1, 5.0
 RESUME_EVERY = 1.0  # when idle, how soon a resume point that moved is recorded
+HIGH_WATER = 0.8  # up and this full: the reader waits (the server holds the events) …
+LOW_WATER = 0.5  # … until the backlog is down to this
 
 # KEYS: the stream, the resume key, then one guard key per item. ARGV: maxlen, ttl, the
 # resume point ("": none to record), then one string per item
@@ -97,8 +99,22 @@ class RedisSink:
         self.writing = 0  # items of the batch being written (still at the queue's head)
         self.resume = resume
         self.recorded: str | None = None  # the resume point last written
+        self.down = False
+        self._drained = asyncio.Event()  # set when the backlog fell below LOW_WATER
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pressing(self) -> bool:
+        """Up but this far behind: the stream should wait a moment rather than have items
+        dropped (a sink that is down never holds the stream up)."""
+        return not self.down and len(self.queue) >= self.spec.backlog * HIGH_WATER
+
+    async def room(self) -> None:
+        """Wait until the backlog is down to LOW_WATER, or the sink goes down."""
+        while self.pressing and self._task is not None and not self._task.done():
+            self._drained.clear()
+            await self._drained.wait()
 
     def submit(self, item: Item) -> None:
         """Queue `item`; a full backlog reports it dropped (named, never silent)."""
@@ -136,7 +152,7 @@ class RedisSink:
     async def _run(self) -> None:
         import redis
 
-        delay, down = self.first_retry, False
+        delay = self.first_retry
         failures: tuple[type[BaseException], ...] = (*transient(), redis.RedisError, ValueError)
         while True:
             if not self.queue:
@@ -152,20 +168,23 @@ class RedisSink:
                 entries = await self._write(batch)
             except failures as exc:
                 self.writing = 0
-                down = True
+                self.down = True
+                self._drained.set()  # a sink that is down holds nobody up
                 self.report(SinkDown(self.label, problem(exc), len(self.queue), delay))
                 await asyncio.sleep(delay)
                 delay = min(self.max_retry, delay * 2)
                 continue
             self.writing = 0
-            if down:
-                down, delay = False, self.first_retry
+            if self.down:
+                self.down, delay = False, self.first_retry
                 self.report(SinkUp(self.label, len(self.queue)))
             for item, entry in zip(batch, entries, strict=True):
                 self.queue.popleft()
                 duplicate = entry.startswith("=")
                 self.report(Stored(self.label, item.id, item.event, item.account,
                                    entry[1:] if duplicate else entry, duplicate))
+            if len(self.queue) < self.spec.backlog * LOW_WATER:
+                self._drained.set()
 
     async def _record_resume(self) -> None:
         """Idle: record a resume point that moved since the last write (best effort: the

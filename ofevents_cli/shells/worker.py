@@ -309,10 +309,14 @@ class _Worker:
         return claimed
 
     async def room(self) -> int:
-        """Free slots, waiting (at most half a second) for one when there is none."""
-        room = self.s.concurrency - len(self.in_flight)
-        if room <= 0:
-            await asyncio.wait(set(self.in_flight), timeout=0.5,
+        """Free slots, waiting (at most half a second) until half of them are free: entries
+        are read in batches, not one round trip per entry."""
+        wanted = max(1, self.s.concurrency // 2)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 0.5
+        while (self.s.concurrency - len(self.in_flight) < wanted and self.in_flight
+               and loop.time() < deadline):
+            await asyncio.wait(set(self.in_flight), timeout=deadline - loop.time(),
                                return_when=asyncio.FIRST_COMPLETED)
         return max(0, self.s.concurrency - len(self.in_flight))
 
