@@ -247,3 +247,18 @@ def test_resume_auto_with_redis_down_is_unreachable() -> None:
                                  f"redis://127.0.0.1:{free_port()}/0", "--resume", "auto"])
     assert result.exit_code == 3
     assert "is unreachable: connection refused" in result.stderr and "hint:" in result.stderr
+
+
+def test_a_fast_replay_into_a_healthy_redis_drops_nothing(redis_server: RedisServer,
+                                                          redis_client: Any) -> None:
+    """2,000 events replayed at full speed into a sink with a backlog of 100: the reader
+    waits for Redis rather than dropping; every event is stored, exit 0."""
+    with emulator_thread(buffer=3000) as (served, loop):
+        async def many() -> list[str]:
+            return served.app.emit([{"event": "tip", "accountId": A} for _ in range(2000)])
+        ids = asyncio.run_coroutine_threadsafe(many(), loop).result(10)
+        result = _listen(served, "--sink", f"{redis_server.url}?stream=fast&backlog=100",
+                         events=2000)
+    assert result.exit_code == 0, result.stderr[-2000:]
+    assert "not stored" not in result.stderr
+    assert [f[b"id"].decode() for _, f in redis_client.xrange("fast")] == ids
