@@ -6,7 +6,8 @@ the reason (a real ngrok tunnel; a terminal UI, which tests/tui drives with text
 new example must be classified, so the README cannot drift from what the commands do.
 
 The only changes to an example: the ports a user would have their server on (3000, 4000, 8000,
-8080) and the emulator's 8765 become the free ports this test's own servers listen on, and a
+8080), the emulator's 8765 and Redis's 6379 become the ports this test's own servers (a real
+redis-server among them) listen on, and a
 `dlv_01JD…` placeholder becomes a delivery id that exists in the sandbox's history.
 """
 
@@ -26,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from tests.eventbus_servers import emulator_thread
+from tests.redis_server import RedisServer
 from tests.target import running_target
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,12 @@ SERVE = {
     "ofevents listen --json", "ofevents listen --keep", "ofevents emulator",
     "ofevents emulator --rate 0 --seed 1", "ofevents emulator --drop-every 50",
     "ofevents forward --to 3000 --tunnel none --capture today.jsonl --json",
+    "ofevents listen --demo --route 'tip,ppv_purchase=3000/money' --route "
+    "'chat_message=3000/chat'",
+    "ofevents listen --demo --route '*@384751629=4000/vip'",
+    "ofevents forward --to 3000 --tunnel none --route 'tip.*=4000/tips'",
+    "ofevents listen --demo --sink 'redis://127.0.0.1:6379/0?stream=events' --resume auto",
+    "ofevents worker --from 'redis://127.0.0.1:6379/0?stream=events&group=handlers' --to 3000",
 }
 NOT_HERE = {
     "ofevents forward --to localhost:3000": "opens a real ngrok tunnel (network)",
@@ -70,8 +78,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str],
-                                                                       dict[str, str]]]:
+def sandbox(tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer
+            ) -> Iterator[tuple[Path, dict[str, str], dict[str, str]]]:
     """A working directory with the files the examples name, an environment as the README
     sets it up, a target and an emulator to talk to; and the text substitutions."""
     work = tmp_path_factory.mktemp("readme")
@@ -87,7 +95,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, di
             "OFEVENTS_EVENTBUS_URL": served.url, "NO_COLOR": "1"})
         port = str(target.port)
         emulator_port = served.url.split(":")[2].split("/")[0]
-        subs = {"3000": port, "4000": port, "8000": port, "8080": port, "8765": emulator_port}
+        subs = {"3000": port, "4000": port, "8000": port, "8080": port, "8765": emulator_port,
+                "6379": str(redis_server.port)}
 
         def ofevents(*args: str) -> str:
             done = subprocess.run([OFEVENTS, *args], cwd=work, env=env, capture_output=True,

@@ -24,6 +24,7 @@ from ofevents_cli.cli import (
     replay,
     trigger,
     verify,
+    worker,
 )
 from ofevents_cli.cli.boundary import DEBUG, OfeventsGroup
 from ofevents_cli.cli.examples import epilog, short_help
@@ -62,7 +63,8 @@ def root(
 # check; `--save` / `--keep` alone mean "in the history" (OptionalValueCommand)
 for _name, _command, _cls in (
         ("listen", listen.listen, OptionalValueCommand), ("emulator", emulator.emulator, None),
-        ("forward", forward.forward, None), ("replay", replay.replay, None),
+        ("forward", forward.forward, None), ("worker", worker.worker, None),
+        ("replay", replay.replay, None),
         ("inspect", inspector.inspect, None), ("trigger", trigger.trigger, OptionalValueCommand),
         ("verify", verify.verify, None), ("check", check.check, None),
         ("doctor", doctor.doctor, None)):

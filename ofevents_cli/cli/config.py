@@ -20,10 +20,9 @@ KeyArgument = Annotated[str, typer.Argument(help="A dotted key, e.g. secrets.ofa
 
 def _shown(key: str, value: Any) -> str:
     """The value as printed: masked when the key holds a secret."""
-    from ofevents_cli.core.config_table import is_secret
-    from ofevents_cli.core.masking import mask
+    from ofevents_cli.core.config_table import masked
 
-    return mask(str(value)) if is_secret(key) else str(value)
+    return str(masked(key, value))
 
 
 @app.command("path", short_help=short_help("config path"),

@@ -20,6 +20,10 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         "ofevents forward --to localhost:3000",
         "ofevents forward --to 3000 --tunnel none --capture today.jsonl --json",
     )),
+    "worker": ("Deliver a Redis stream's entries to your handler.", (
+        "ofevents worker --from 'redis://127.0.0.1:6379/0?stream=events&group=handlers' "
+        "--to 3000",
+    )),
     "replay": ("Re-send captured deliveries, as captured or re-signed.", (
         "ofevents replay capture.jsonl --to localhost:3000",
     )),

@@ -16,8 +16,9 @@ from ofevents_cli.cli.options import (
 
 @guarded
 def forward(
-    to: Annotated[str, typer.Option(help="Your server: 3000, localhost:3000 or a URL (its path "
-                                    "prefixes every relayed path).", show_default=False)],
+    to: Annotated[str | None, typer.Option(
+        help="Your server: 3000, localhost:3000 or a URL (its path prefixes every relayed "
+        "path); it answers every delivery. Optional with --route.", show_default=False)] = None,
     tunnel: Annotated[str, typer.Option(help="ngrok, or none (loopback only).")] = "ngrok",
     port: Annotated[int, typer.Option(help="Relay port on 127.0.0.1 (0: any free port).",
                                       min=0, max=65535)] = 0,
@@ -66,6 +67,25 @@ def forward(
     ] = 20.0,
     json_lines: JsonOption = False,
     output: FormatOption = None,
+    route: Annotated[
+        list[str] | None,
+        typer.Option("--route", metavar="PATTERN[@ACCOUNT,…]=URL",
+                     help="Relay the deliveries that match (tip.received, subscriber.*, *; only "
+                     "these accounts) to URL too; repeatable. The first match answers the "
+                     "caller (after --to), the others get a copy [default: the config file's "
+                     "[[routes]]].", show_default=False),
+    ] = None,
+    routes_file: Annotated[
+        str | None,
+        typer.Option("--routes", metavar="FILE", help="A TOML file of [[routes]] tables "
+                     "(events, accounts, to, secret, provider, timeout).", show_default=False),
+    ] = None,
+    sink: Annotated[
+        list[str] | None,
+        typer.Option("--sink", metavar="URL", help="Store every delivery in a Redis stream: "
+                     "redis://[:password@]host:port/db?stream=NAME&maxlen=N; repeatable "
+                     "[default: the config file's [[sinks]]].", show_default=False),
+    ] = None,
 ) -> None:
     """Relay real deliveries to your local server: record, verify, show each one."""
     import asyncio
@@ -81,6 +101,7 @@ def forward(
     from ofevents_cli.shells.history_home import session_path
     from ofevents_cli.shells.relay import RelaySettings
     from ofevents_cli.shells.relay_server import run_relay, stop_on_signals
+    from ofevents_cli.shells.route_config import routes_for, sinks_for
     from ofevents_cli.shells.tunnel import TunnelSettings
 
     if tunnel not in ("ngrok", "none"):
@@ -104,8 +125,14 @@ def forward(
 
         warn("with --ngrok-config the authtoken is passed on the ngrok agent's command line, "
              "where other users can see it; put it in that file (`authtoken:`) instead")
+    routes = routes_for("forward", route or [], routes_file, default_path="")
+    if not to and not routes:
+        raise InputError("forward needs --to or a --route",
+                         "pass --to localhost:3000, or --route 'PATTERN=URL' (or [[routes]] in "
+                         "the config file)")
     settings = RelaySettings(
-        target=parse_target(to, default_path="", default=None),
+        target=parse_target(to, default_path="", default=None) if to else "",
+        routes=routes, sinks=sinks_for("forward", sink or []),
         capture=Path(capture) if capture else session_path("forward", clock.now()),
         history=not capture,
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,

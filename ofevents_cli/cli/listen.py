@@ -1,11 +1,17 @@
 """`ofevents listen`: tail the EventBus (or the embedded emulator with --demo)."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
+
+if TYPE_CHECKING:
+    from ofevents_cli.core.routes import Route
+    from ofevents_cli.core.sink_urls import RedisSpec
+    from ofevents_cli.shells.fanout import Plan
+    from ofevents_cli.shells.forwarder import ForwardSettings
 
 
 @guarded
@@ -24,9 +30,12 @@ def listen(
     demo: Annotated[bool, typer.Option("--demo", help="Start the embedded emulator with realistic traffic and tail it.")] = False,  # noqa: E501
     max_retries: Annotated[int | None, typer.Option("--max-retries", metavar="N", min=0, help="Reconnect at most N times in a row (default: unlimited).")] = None,  # noqa: E501
     no_reconnect: Annotated[bool, typer.Option("--no-reconnect", help="Stop when the connection ends.")] = False,  # noqa: E501
-    resume: Annotated[str | None, typer.Option("--resume", metavar="ID", help="Start after this event id (replayed from the server's buffer).")] = None,  # noqa: E501
-    print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
+    resume: Annotated[str | None, typer.Option("--resume", metavar="ID|auto", help="Start after this event id (replayed from the server's buffer); auto: after the newest event in the first --sink's stream.")] = None,  # noqa: E501
+    route: Annotated[list[str] | None, typer.Option("--route", metavar="PATTERN[@ACCOUNT,…]=URL", help="POST the events that match (tip, subscriber_*, *; only these accounts) as signed webhooks to URL; repeatable, each event to every route it matches [default: the config file's [[routes]]].")] = None,  # noqa: E501
+    routes_file: Annotated[str | None, typer.Option("--routes", metavar="FILE", help="A TOML file of [[routes]] tables (events, accounts, to, secret, provider, timeout).")] = None,  # noqa: E501
+    sink: Annotated[list[str] | None, typer.Option("--sink", metavar="URL", help="Store every event in a Redis stream: redis://[:password@]host:port/db?stream=NAME&maxlen=N; repeatable [default: the config file's [[sinks]]].")] = None,  # noqa: E501
     keep: Annotated[str | None, typer.Option("--keep", metavar="[FILE]", help="Keep each event: alone, in the history (`ofevents history`); with FILE, appended to that file.")] = None,  # noqa: E501
+    print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
     # the emulator, the forwarder and the session secret are imported only by the flags that
@@ -39,6 +48,8 @@ def listen(
 
     import asyncio
     import contextlib
+    import dataclasses
+    import os
 
     from ofevents_cli.core import providers as registry
     from ofevents_cli.core.catalogue import find
@@ -79,9 +90,30 @@ def listen(
         forward = forwarder.ForwardSettings(parse_target(forward_to, flag="--forward-to"),
                                             known[0] if known else session_secret(), provider)
         forwarder.check(forward)
-    if (secret or provider != "eventbus") and not forward_to:
-        raise InputError("--secret and --provider only apply to --forward-to",
-                         "add --forward-to URL, or drop them")
+    from ofevents_cli.core.routes import is_glob
+    from ofevents_cli.shells.route_config import routes_for, sinks_for
+
+    routes = routes_for("listen", route or [], routes_file, default_path="/webhooks")
+    sinks = sinks_for("listen", sink or [])
+    for chosen in routes:  # a typo in an event name would route nothing: say so instead
+        for pattern in chosen.events:
+            if not is_glob(pattern):
+                try:
+                    find(pattern, "eventbus")
+                except InputError as exc:
+                    raise InputError(f"{chosen.label}: {exc.message}", exc.hint) from None
+    if (secret or provider != "eventbus") and not forward_to and not routes:
+        raise InputError("--secret and --provider only apply to --forward-to and --route",
+                         "add --forward-to URL or --route PATTERN=URL, or drop them")
+    plan = None
+    if routes or sinks or resume == "auto":
+        if resume == "auto" and not sinks:
+            raise InputError("--resume auto needs a --sink (it resumes after the newest "
+                             "event stored there)", "add --sink redis://…, or --resume ID")
+        plan = _plan(routes, sinks, forward, provider, secret, resume == "auto")
+        client = dataclasses.replace(client, resume=None if resume == "auto" else resume)
+        forward = None  # --forward-to is the first route now
+    drain = _seconds(os.environ.get(DRAIN_ENV), listener.DRAIN_TIMEOUT)
     tally = ListenTally()
     renderer = Renderer(output_format(output, as_json), tally)
     show = renderer.show
@@ -106,7 +138,7 @@ def listen(
     try:
         asyncio.run(listener.listen(client, show, flush=renderer.flush,
                                     max_events=max_events, forward=forward,
-                                    demo=demo_settings))
+                                    demo=demo_settings, plan=plan, drain=drain))
     except KeyboardInterrupt:
         with contextlib.suppress(BrokenPipeError):
             renderer.flush()
@@ -116,3 +148,37 @@ def listen(
             keeper.close()
     renderer.finish()
     raise typer.Exit(int(listen_exit(tally)))
+
+DRAIN_ENV = "OFEVENTS_DRAIN_TIMEOUT"
+
+
+def _seconds(text: str | None, default: float) -> float:
+    """A number of seconds from an env var (unset: `default`); InputError when it is none."""
+    import math
+
+    from ofevents_cli.errors import InputError
+
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{DRAIN_ENV}={text!r} is not a number of seconds",
+                         f"unset it, or give e.g. {DRAIN_ENV}=10")
+    return value
+
+
+def _plan(routes: "tuple[Route, ...]", sinks: "tuple[RedisSpec, ...]",
+          forward: "ForwardSettings | None", provider: str, secret: str | None,
+          resume_auto: bool) -> "Plan":
+    """The fan-out: `--forward-to` as the first route (every event), then each route with
+    its webhook settings, then the sinks."""
+    from ofevents_cli.core.routes import Route
+    from ofevents_cli.shells.fanout import Plan
+    from ofevents_cli.shells.route_config import webhook_settings
+
+    chosen = [(Route(("*",), forward.url, label="--forward-to"), forward)] if forward else []
+    chosen += [(r, webhook_settings(r, provider, secret)) for r in routes]
+    return Plan(tuple(chosen), sinks, resume_auto)

@@ -21,6 +21,7 @@ __all__ = [
     "Capture",
     "CaptureProblem",
     "CaptureResponse",
+    "CaptureRoute",
     "CaptureVerification",
     "format_timestamp",
     "parse_capture",
@@ -49,6 +50,19 @@ class CaptureVerification:
 
 
 @dataclass(frozen=True)
+class CaptureRoute:
+    """Where `forward` sent a delivery: the route that answered the caller, or one that got a
+    copy; its last status (None: no answer), latency, attempts and error."""
+
+    to: str
+    role: str  # "answer" or "copy"
+    status: int | None
+    ms: float
+    attempts: int = 1
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Capture:
     """One captured delivery."""
 
@@ -62,6 +76,7 @@ class Capture:
     response: CaptureResponse | None = None
     verification: CaptureVerification | None = None
     truncated: bool = False  # the body was not received whole (over the limit, caller hung up)
+    routes: tuple[CaptureRoute, ...] | None = None  # None: no routes given; (): unrouted
     line: int = field(default=0, compare=False)
     epoch: float | None = field(default=None, compare=False, repr=False)
 
@@ -91,6 +106,10 @@ class Capture:
             record["verification"] = {"scheme": v.scheme, "valid": v.valid, "reason": v.reason}
         if self.truncated:
             record["truncated"] = True
+        if self.routes is not None:
+            record["routes"] = [{"to": r.to, "role": r.role, "status": r.status,
+                                 "ms": r.ms, "attempts": r.attempts, "error": r.error}
+                                for r in self.routes]
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
     @property
@@ -242,8 +261,8 @@ def parse_capture(text: str | bytes, line: int) -> Capture | CaptureProblem:
         response,
         verification,
         record.get("truncated") is True,
-        line,
-        epoch,
+        line=line,
+        epoch=epoch,
     )
 
 

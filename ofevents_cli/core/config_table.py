@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ofevents_cli.core import providers as registry
+from ofevents_cli.core.masking import mask
 from ofevents_cli.errors import InputError
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "is_secret",
     "known_keys",
     "leaves",
+    "masked",
     "set_key",
     "split_key",
     "unset_key",
@@ -64,6 +66,23 @@ def is_secret(key: str) -> bool:
         return known.secret
     last = key.rsplit(".", 1)[-1].lower()
     return key.startswith("secrets.") or any(word in last for word in _SECRET_WORDS)
+
+
+_URL_PASSWORD = re.compile(r"(://[^/@:\s]*:)([^@/\s]+)@")
+
+
+def masked(key: str, value: Any) -> Any:
+    """`value` as it may be shown: a secret masked, also inside tables and arrays of tables
+    (`[[routes]]` secrets) and the password of a URL (`[[sinks]]`)."""
+    if isinstance(value, Mapping):
+        return {name: masked(f"{key}.{name}", item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [masked(key, item) for item in value]
+    if is_secret(key):
+        return mask(str(value))
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{mask(m.group(2))}@", value)
+    return value
 
 
 def split_key(key: str) -> list[str]:

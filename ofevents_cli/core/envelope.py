@@ -6,11 +6,11 @@ One JSON parse per body gives both, so listing a long history parses each body o
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ofevents_cli.core import providers as registry
 
-__all__ = ["EnvelopeFacts", "envelope_facts"]
+__all__ = ["EnvelopeFacts", "account_in", "envelope_facts"]
 
 # where the providers' envelopes name the account (docs/history.md lists them)
 _ACCOUNT_KEYS = ("accountId", "account_id", "creatorId", "creator_id")
@@ -23,13 +23,17 @@ class EnvelopeFacts(NamedTuple):
     account: str | None
 
 
-def _account(payload: dict[str, Any]) -> str | None:
-    for where in (payload, payload.get("data")):
+def account_in(payload: object) -> str | None:
+    """The account a webhook envelope names (top level, then its data or payload; OFAuth's
+    connection id), if any."""
+    if not isinstance(payload, dict):
+        return None
+    for where in (payload, payload.get("data"), payload.get("payload")):
         if not isinstance(where, dict):
             continue
         for key in _ACCOUNT_KEYS:
             value = where.get(key)
-            if isinstance(value, (str, int)) and not isinstance(value, bool):
+            if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":
                 return str(value)
         connection = where.get("connection")
         if isinstance(connection, dict) and isinstance(connection.get("id"), str):
@@ -47,4 +51,4 @@ def envelope_facts(body: bytes) -> EnvelopeFacts:
         return EnvelopeFacts(None, None)
     event = next((payload[k] for k in registry.event_keys() if isinstance(payload.get(k), str)),
                  None)
-    return EnvelopeFacts(event, _account(payload))
+    return EnvelopeFacts(event, account_in(payload))

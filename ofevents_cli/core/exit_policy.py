@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ofevents_cli.core.sinks import Tally as SinkTally
 from ofevents_cli.errors import ExitCode
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "forward_exit",
     "listen_exit",
     "replay_exit",
+    "sinks_failed",
     "trigger_exit",
     "verify_exit",
 ]
@@ -97,6 +99,7 @@ class ListenTally:
     gaps: int = 0
     undelivered: int = 0
     unkept: int = 0  # events `--keep` could not write
+    sinks: SinkTally = field(default_factory=SinkTally)  # routes and Redis sinks
 
 
 @dataclass
@@ -105,6 +108,7 @@ class ForwardTally:
 
     deliveries: int = 0
     lost_captures: int = 0
+    sinks: SinkTally = field(default_factory=SinkTally)  # route copies and Redis sinks
 
 
 def trigger_exit(tally: SendTally) -> ExitCode:
@@ -136,12 +140,19 @@ def verify_exit(tally: VerifyTally) -> ExitCode:
 
 
 def listen_exit(tally: ListenTally) -> ExitCode:
-    """1 when events were lost (a gap), not forwarded or not kept, else 0 (Ctrl+C and
-    --max-events are the normal end)."""
+    """1 when events were lost (a gap), not forwarded, not kept, or not delivered or stored by
+    a route or sink, else 0 (Ctrl+C and --max-events are the normal end; an event that
+    matches no route is no failure)."""
     return (ExitCode.FAILURES if tally.gaps or tally.undelivered or tally.unkept
-            else ExitCode.OK)
+            or sinks_failed(tally.sinks) else ExitCode.OK)
 
 
 def forward_exit(tally: ForwardTally) -> ExitCode:
-    """1 when a delivery was relayed but its capture line could not be written, else 0."""
-    return ExitCode.FAILURES if tally.lost_captures else ExitCode.OK
+    """1 when a delivery was relayed but its capture line could not be written, or a copy or
+    a stored entry was lost, else 0."""
+    return ExitCode.FAILURES if tally.lost_captures or sinks_failed(tally.sinks) else ExitCode.OK
+
+
+def sinks_failed(tally: SinkTally) -> bool:
+    """Whether a route or sink could not deliver or store something (unrouted is no failure)."""
+    return bool(tally.failed or tally.dropped)

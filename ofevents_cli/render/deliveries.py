@@ -9,12 +9,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ofevents_cli.core import sinks
 from ofevents_cli.core.exit_policy import ForwardTally
 from ofevents_cli.formats import Format
 from ofevents_cli.render.output import console, emit_json, say
+from ofevents_cli.render.sinks import SinkView, result_line, sink_record
 from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.relay import (
     AgentDownloading,
+    CaptureLost,
     Delivered,
     Ready,
     RelayEvent,
@@ -33,10 +36,15 @@ def ready_record(ready: Ready) -> dict[str, Any]:
 
 
 def delivery_record(delivered: Delivered) -> dict[str, Any]:
-    """The `--json` line of one delivery (cli.md)."""
-    return {"type": "delivery", "event": delivered.event, "provider": delivered.provider,
-            "valid": delivered.valid, "status": delivered.status, "ms": round(delivered.ms, 1),
-            "id": delivered.id}
+    """The `--json` line of one delivery (cli.md; with routes also `route`, `copies` and
+    `unrouted`)."""
+    record = {"type": "delivery", "event": delivered.event, "provider": delivered.provider,
+              "valid": delivered.valid, "status": delivered.status,
+              "ms": round(delivered.ms, 1), "id": delivered.id}
+    if delivered.route is not None or delivered.unrouted:  # with --route: where it went
+        record |= {"route": delivered.route, "copies": delivered.copies,
+                   "unrouted": delivered.unrouted}
+    return record
 
 
 def verdict_text(delivered: Delivered) -> tuple[str, str]:
@@ -68,6 +76,7 @@ class DeliveryView:
         self.err = console(stderr=True)
         self.spinner: Any = None
         self.capture = ""
+        self.sinks = SinkView(tally.sinks)  # copies to routes, Redis sinks
 
     def show(self, event: RelayEvent) -> None:
         """Render one value from the relay."""
@@ -85,10 +94,18 @@ class DeliveryView:
                 "it starts")
         elif isinstance(event, TargetUp):
             say(f"{event.target} is listening now")
+        elif isinstance(event, CaptureLost):
+            self.tally.lost_captures += 1
+            say(f"capture write failed: {escape_control(event.error)} (delivery {event.id} "
+                "was relayed but not captured)")
+        elif isinstance(event, sinks.SinkDown | sinks.SinkUp):
+            say(result_line(event) or "")
         elif isinstance(event, Stopping):
             pending = (f", finishing {event.in_flight} in flight (Ctrl+C again: answer them "
                        "503 now)" if event.in_flight else "")
             say(f"stopping{pending}…")
+        else:
+            self.routed(event)
 
     def ready(self, ready: Ready) -> None:
         """The banner (stderr); with --json also the `ready` line."""
@@ -102,10 +119,12 @@ class DeliveryView:
         else:
             lines.append("  public URL  none (--tunnel none): only this machine can reach it")
         lines += [f"  local URL   {ready.local_url}",
-                  f"  target      {ready.target}",
-                  f"  capture     {ready.capture}" + ("  (the history: `ofevents history`, "
-                                                     "`ofevents inspect`)" if ready.history
-                                                     else ""),
+                  f"  target      {ready.target or 'none: the first matching route answers'}"]
+        lines += [f"  route       {route}" for route in ready.routes]
+        lines += [f"  sink        {sink}" for sink in ready.sinks]
+        lines += [f"  capture     {ready.capture}" + ("  (the history: `ofevents history`, "
+                                                      "`ofevents inspect`)" if ready.history
+                                                      else ""),
                   f"  signatures  {self.signatures}",
                   "Ctrl+C to stop."]
         for line in lines:
@@ -140,6 +159,39 @@ class DeliveryView:
             row.append(f"  {escape_control(shorten(delivered.error, 60))}", style="dim")
         self.out.print(row)
 
+    def routed(self, value: sinks.SinkResult) -> None:
+        """A copy's attempt or a Redis sink's outcome: final copies are rows (retries go to
+        stderr), stored entries are counted; with --json one line each."""
+        self.sinks.tally.add(value)
+        if isinstance(value, sinks.Stored):
+            self.sinks.stored[value.sink] = self.sinks.stored.get(value.sink, 0) + 1
+        if self.json_lines:
+            emit_json(sink_record(value))
+            return
+        if isinstance(value, sinks.Retrying | sinks.Unrouted | sinks.Stored):
+            line = result_line(value)
+            if line:
+                say(line)
+            return
+        if isinstance(value, sinks.Dropped) and value.sink.startswith(("redis://", "rediss://")):
+            say(result_line(value) or "")
+            return
+        status = value.status if isinstance(value, sinks.Delivered | sinks.Failed) else None
+        ms = value.ms if isinstance(value, sinks.Delivered | sinks.Failed) else 0.0
+        note = (value.error if isinstance(value, sinks.Failed) else
+                value.reason if isinstance(value, sinks.Dropped) else None)
+        from rich.text import Text
+
+        row = Text()
+        row.append(f"{time.strftime('%H:%M:%S')}  {'':<11}  ")
+        row.append(f"{'  ↳ copy':<32}  ")
+        row.append(f"{escape_control(shorten(value.sink, 28)):<28}  ")
+        row.append(f"{status or '-':>6}", style=status_style(status))
+        row.append(f"  {ms:>8.1f}")
+        if note:
+            row.append(f"  {escape_control(shorten(note, 60))}", style="dim")
+        self.out.print(row)
+
     def close(self) -> None:
         """Stop the download spinner if it runs."""
         if self.spinner is not None:
@@ -153,3 +205,5 @@ class DeliveryView:
             note = f"; {lost:,} NOT captured (capture write failed)" if lost else ""
             say(f"stopped: {count(self.tally.deliveries, 'delivery')} captured in "
                 f"{self.capture}{note}")
+        for line in self.sinks.summary():
+            say(line)

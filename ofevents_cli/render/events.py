@@ -22,6 +22,7 @@ from ofevents_cli.core.stream import (
 )
 from ofevents_cli.formats import Format
 from ofevents_cli.render.output import colour, say
+from ofevents_cli.render.sinks import SinkView
 from ofevents_cli.render.text import count, escape_control, money, safe
 
 if TYPE_CHECKING:  # the forwarder is loaded only by `listen --forward-to` (see Renderer.other)
@@ -139,6 +140,7 @@ class Renderer:
         self.colour = colour()
         self.tally = tally
         self.pending: list[str] = []
+        self.sinks = SinkView(tally.sinks)  # routes and sinks (--route, --sink)
 
     def flush(self) -> None:
         """Write the event lines held so far to stdout in one go (called once per burst).
@@ -165,6 +167,8 @@ class Renderer:
         """The closing summary on stderr: how many events were not forwarded, if any."""
         if self.tally.undelivered:
             say(f"!! {count(self.tally.undelivered, 'event')} not forwarded")
+        for line in self.sinks.summary():
+            say(line)
 
     def show(self, value: object) -> None:
         """Render one value from the client, the forwarder or the command."""
@@ -195,6 +199,8 @@ class Renderer:
     def other(self, value: object) -> None:
         """A forwarder's delivery, or a note. Only `--forward-to` and `--demo` send these, so
         the forwarder module is imported here, not by every `listen`."""
+        if self.sinks.show(value):
+            return
         from ofevents_cli.shells.forwarder import Delivered
 
         if isinstance(value, Delivered):

@@ -7,7 +7,6 @@ arrive in order while accounts proceed in parallel. Failures are retried with ba
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from ofevents_cli import __version__
 from ofevents_cli.core import frames
 from ofevents_cli.core import providers as registry
 from ofevents_cli.core.signing import sign
+from ofevents_cli.core.sinks import event_body
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells import clock
 
@@ -64,6 +64,13 @@ class Delivered:
     def failed(self) -> bool:
         """This event will not be delivered."""
         return not self.ok and self.retry_in is None
+
+
+def webhook_headers(scheme: str, secret: str, body: bytes, msg_id: str,
+                    agent: str = f"ofevents/{__version__}") -> list[tuple[str, str]]:
+    """The headers of a signed webhook POST of `body`, signed now (also the worker's)."""
+    return [("content-type", "application/json"), ("user-agent", agent),
+            *sign(scheme, secret, body, msg_id=msg_id, timestamp=int(clock.now()))]
 
 
 def check(settings: ForwardSettings) -> None:
@@ -114,13 +121,9 @@ class Forwarder:
         from ofevents_cli.shells.sender import send
 
         s = self.settings
-        body = json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":"),
-                          allow_nan=False).encode()
+        body = event_body(event)
         for attempt in range(1, s.attempts + 1):
-            headers = [("content-type", "application/json"),
-                       ("user-agent", f"ofevents/{__version__}"),
-                       *sign(s.scheme, s.secret, body, msg_id=event.id,
-                             timestamp=int(clock.now()))]
+            headers = webhook_headers(s.scheme, s.secret, body, event.id)
             sent = await send(self.client, "POST", s.url, headers, body)
             retry = s.initial_delay * 2 ** (attempt - 1) if attempt < s.attempts else None
             done = Delivered(event, s.url, sent.status, sent.ms, attempt, sent.error,

@@ -13,13 +13,23 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ofevents_cli.core.masking import mask
-from ofevents_cli.shells.eventbus import ClientSettings, Disconnected, EventReceived, stream
+from ofevents_cli.core.sinks import event_item
+from ofevents_cli.shells.eventbus import (
+    CLIENT,
+    ClientSettings,
+    Disconnected,
+    EventReceived,
+    stream,
+)
 
-if TYPE_CHECKING:  # imported where used: a plain `listen` needs neither
+if TYPE_CHECKING:  # imported where used: a plain `listen` needs none of them
+    from ofevents_cli.core.session import Session
     from ofevents_cli.shells.emulator import EmulatorSettings
+    from ofevents_cli.shells.fanout import Fanout, Plan
     from ofevents_cli.shells.forwarder import ForwardSettings
 
 DRAIN_TIMEOUT = 30.0
+STOP_DRAIN = 5.0  # Ctrl+C with routes or sinks: how long what they hold may still take
 
 
 @dataclass(frozen=True)
@@ -35,8 +45,13 @@ class Note:
 async def listen(client: ClientSettings, show: Callable[[object], None], *,
                  flush: Callable[[], None] | None = None, max_events: int | None = None,
                  forward: ForwardSettings | None = None,
-                 demo: EmulatorSettings | None = None) -> None:
+                 demo: EmulatorSettings | None = None, plan: Plan | None = None,
+                 drain: float = DRAIN_TIMEOUT) -> None:
     """Tail the EventBus until `max_events`, a fatal error, or cancellation (Ctrl+C).
+
+    With a `plan` (routes, sinks) each event is fanned out (shells/fanout.py) and the resume
+    point is the last event every route and sink has finished. At the end, what they (or the
+    forwarder) still hold gets `drain` seconds.
 
     `flush` (the renderer's) is called once the events already received are shown, before
     the client waits for more: one write per burst instead of one per event, same latency.
@@ -76,13 +91,22 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
             stack.push_async_callback(forwarder.aclose)
             show(Note(f"forwarding to {forward.url} ({forward.scheme}, "
                       f"secret {mask(forward.secret)})"))
+        fanout: Fanout | None = None
+        session: Session | None = None
+        if plan is not None:
+            from ofevents_cli.shells.fanout import start
+
+            fanout, client, session = await start(plan, client, show, stack, CLIENT)
         count = 0
-        updates = stream(client)
+        updates = stream(client, session=session)
         streaming = True
         try:
             async for update in updates:
                 if reader_gone:
                     break
+                if (fanout is not None and isinstance(update, EventReceived)
+                        and fanout.replayed(update.event)):
+                    continue  # replayed after a reconnect, already taken
                 show(update)
                 if not flushing:
                     flushing = True
@@ -90,12 +114,18 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                 if isinstance(update, EventReceived):
                     if forwarder is not None:
                         forwarder.submit(update.event)
+                    if fanout is not None:
+                        fanout.submit(event_item(update.event))
+                        if fanout.pressing:  # a Redis sink catching up: read on after it
+                            await fanout.room()
                     count += 1
                     if max_events is not None and count >= max_events:
                         show(Disconnected(f"{max_events} event(s) received (--max-events)"))
                         break
         except asyncio.CancelledError:
             if not reader_gone or task is None:
+                if fanout is not None:  # Ctrl+C: what routes and sinks hold may still go
+                    await fanout.drain(min(drain, STOP_DRAIN))
                 raise
             task.uncancel()
         finally:
@@ -105,4 +135,6 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
         if reader_gone:
             show(Disconnected("output closed"))
         if forwarder is not None:
-            await forwarder.drain(DRAIN_TIMEOUT)
+            await forwarder.drain(drain)
+        if fanout is not None:
+            await fanout.drain(drain)

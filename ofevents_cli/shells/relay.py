@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 import httpx
 
@@ -23,20 +23,30 @@ from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import (
     Capture,
     CaptureResponse,
+    CaptureRoute,
     CaptureVerification,
     format_timestamp,
 )
 from ofevents_cli.core.request_target import target_problem
+from ofevents_cli.core.routes import Route
 from ofevents_cli.core.signing import detect_scheme, scheme_key, verify
+from ofevents_cli.core.sinks import SinkResult, SinkState
 from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import CaptureFile
-from ofevents_cli.shells.envelope import event_of
+from ofevents_cli.shells.copies import Copies, Router, matching_routes, route_headers
+from ofevents_cli.shells.envelope import event_and_account
 from ofevents_cli.shells.health import listening, target_address
 from ofevents_cli.shells.tunnel import TunnelSettings
 
+if TYPE_CHECKING:
+    from ofevents_cli.core.sink_urls import RedisSpec
+    from ofevents_cli.shells.fanout import Fanout
+
 __all__ = [
     "HOP_BY_HOP",
+    "UNROUTED",
     "AgentDownloading",
+    "CaptureLost",
     "Delivered",
     "Ready",
     "Relay",
@@ -52,6 +62,7 @@ __all__ = [
 MAX_BODY = 1024 * 1024
 TARGET_TIMEOUT = 10.0
 HEALTH_INTERVAL = 1.0
+UNROUTED = 202  # what the caller gets for a delivery no route matches: captured, not relayed
 # RFC 9110 7.6.1 hop-by-hop headers, plus the ones the next hop recomputes
 HOP_BY_HOP = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
@@ -69,7 +80,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RelaySettings:
-    """Everything `forward` needs; `target` is a full URL whose path (if any) prefixes paths."""
+    """Everything `forward` needs; `target` is a full URL whose path (if any) prefixes paths
+    ("" with routes only); `routes` come after it (the first that matches answers)."""
 
     target: str
     capture: Path
@@ -82,6 +94,16 @@ class RelaySettings:
     timeout: float = TARGET_TIMEOUT
     tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
     history: bool = False  # `capture` starts a history session (rotated by size)
+    routes: tuple[Route, ...] = ()
+    sinks: tuple[RedisSpec, ...] = ()
+    copy_attempts: int = 5
+    copy_delay: float = 0.5  # the first wait before a copy is tried again (doubling)
+
+    @property
+    def all_routes(self) -> tuple[Route, ...]:
+        """`--to` (every delivery) first, then the routes."""
+        first = (Route(("*",), self.target, label="--to"),) if self.target else ()
+        return first + self.routes
 
 
 @dataclass(frozen=True)
@@ -95,9 +117,11 @@ class Ready:
 
     public_url: str | None
     local_url: str
-    target: str
+    target: str | None  # None: routes only
     capture: Path
     history: bool = False
+    routes: tuple[str, ...] = ()  # each route, described
+    sinks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +140,17 @@ class Delivered:
     ms: float
     error: str | None = None
     capture_error: str | None = None
+    route: str | None = None  # with --route: the route that answered (None: none did)
+    copies: int = 0  # other routes that get a copy
+    unrouted: bool = False  # routes were given and none matches: answered 202, not relayed
+
+
+@dataclass(frozen=True)
+class CaptureLost:
+    """A routed delivery's capture line (written once its copies finished) failed."""
+
+    id: str
+    error: str
 
 
 @dataclass(frozen=True)
@@ -140,7 +175,8 @@ class Stopping:
 
 
 RelayEvent = Union[  # noqa: UP007 - a runtime alias must work on 3.10
-    AgentDownloading, Ready, Delivered, TargetDown, TargetUp, Stopping]
+    AgentDownloading, Ready, Delivered, TargetDown, TargetUp, Stopping, CaptureLost,
+    SinkResult, SinkState]
 
 
 def join_url(target: str, prefix: str, raw_path: str) -> str:
@@ -173,12 +209,18 @@ class Relay:
     """The ASGI app plus the target's health watch; it reports through `queue`."""
 
     def __init__(self, settings: RelaySettings, client: httpx.AsyncClient,
-                 capture: CaptureFile, queue: asyncio.Queue[RelayEvent]) -> None:
+                 capture: CaptureFile, queue: asyncio.Queue[RelayEvent],
+                 fanout: Fanout | None = None) -> None:
         self.settings = settings
         self.client = client
         self.capture = capture
         self.queue = queue
-        self.host, self.port = target_address(settings.target)
+        self.routes = settings.all_routes
+        self.router = Router(
+            Copies(self._copy_exchange, queue.put_nowait, timeout=settings.timeout,
+                   attempts=settings.copy_attempts, initial_delay=settings.copy_delay),
+            settings.path, self._keep, queue.put_nowait, fanout)
+        self.host, self.port = target_address(settings.target) if settings.target else ("", 0)
         self.label = f"{self.host}:{self.port}"
         self.watch: asyncio.Task[None] | None = None
         self.in_flight = 0
@@ -189,12 +231,13 @@ class Relay:
         """Stop waiting for the target (a second Ctrl+C): each delivery still waiting is
         answered and captured as 503 at once."""
         self.aborting = True
+        self.router.copies.abort()
         for task in self.handlers:
             task.cancel()
 
     async def check_target(self) -> None:
         """Say so at once when nothing listens yet, and watch until it does."""
-        if not await listening(self.host, self.port):
+        if self.port and not await listening(self.host, self.port):
             self.target_down()
 
     def target_down(self) -> None:
@@ -246,24 +289,45 @@ class Relay:
                                             None, None, 413, 0.0, "body too large", lost))
             return
         provider, valid, reason, scheme = self._verdict(body, headers, received)
+        event, account = event_and_account(body)
+        chosen = matching_routes(self.routes, event, account, provider)
+        capture = replace(capture, body=body)
         answer_headers: RawHeaders = []
         refused = target_problem(raw_path)
+        relayed = False
         if refused is not None:  # never a URL to follow: the caller must not pick the host
             status, answer, ms, error = 400, f"{refused} (ofevents relay)\n".encode(), 0.0, refused
         elif self.settings.reject_invalid and valid is False:
             status, answer, ms, error = (
                 401, b"invalid signature (ofevents forward --reject-invalid)\n", 0.0, None)
+        elif not chosen:
+            status, answer, ms, error = (UNROUTED, b"no route matches this delivery (ofevents "
+                                         b"forward): captured, not relayed\n", 0.0, "unrouted")
         else:
+            relayed = True
             status, answer_headers, answer, ms, error = await self._relay(
-                method, raw_path, raw_headers, body)
+                method, raw_path, route_headers(chosen[0], capture, _end_to_end(raw_headers)),
+                body, chosen[0])
         verification = (CaptureVerification(scheme, valid, reason) if valid is not None
                         else None)
-        capture = replace(capture, body=body, response=CaptureResponse(status, round(ms, 2)),
+        capture = replace(capture, response=CaptureResponse(status, round(ms, 2)),
                           verification=verification)
-        lost = self._keep(capture)
+        answered = CaptureRoute(chosen[0].to, "answer", status, round(ms, 2), 1, error
+                                ) if relayed else None
+        routed = bool(self.settings.routes) and refused is None and (relayed or not chosen)
+        lost, copies = self.router.keep(capture, answered, chosen[1:] if relayed else (),
+                                        _end_to_end(raw_headers), routed, event, account,
+                                        provider)
         await _answer(send, status, answer_headers, answer)
-        self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, event_of(body),
-                                        provider, valid, reason, status, ms, error, lost))
+        self.queue.put_nowait(Delivered(
+            capture.id, received, method, raw_path, event, provider, valid, reason, status, ms,
+            error, lost, chosen[0].to if relayed and self.settings.routes else None, copies,
+            bool(self.settings.routes) and not chosen))
+
+    async def _copy_exchange(self, method: str, url: str, headers: RawHeaders, body: bytes,
+                             timeout: float) -> int:
+        status, _, _ = await _within(timeout, self._exchange(method, url, headers, body))
+        return status
 
     def _unanswered(self, capture: Capture, received: float, cut: _Cut) -> None:
         """The caller hung up before its body was complete: nothing is relayed or answered;
@@ -296,15 +360,16 @@ class Relay:
         reason = verdict.reason.value if verdict.reason else None
         return provider, verdict.valid, reason, verdict.scheme
 
-    async def _relay(self, method: str, raw_path: str, headers: RawHeaders, body: bytes
-                     ) -> tuple[int, RawHeaders, bytes, float, str | None]:
-        """Send to the target; its answer, or 502 (down) / 504 (too slow) from us."""
-        url = join_url(self.settings.target, self.settings.path, raw_path)
-        kept = _end_to_end(headers)
+    async def _relay(self, method: str, raw_path: str, headers: RawHeaders | str, body: bytes,
+                     route: Route) -> tuple[int, RawHeaders, bytes, float, str | None]:
+        """Send to the route; its answer, or 502 (down or not re-signable) / 504 (too slow)."""
+        if isinstance(headers, str):
+            return 502, [], f"{headers} (ofevents relay)\n".encode(), 0.0, headers
+        url = join_url(route.to, self.settings.path, raw_path)
         start = time.perf_counter()
         try:
             status, answer_headers, answer = await _within(
-                self.settings.timeout, self._exchange(method, url, kept, body))
+                route.timeout or self.settings.timeout, self._exchange(method, url, headers, body))
         except asyncio.TimeoutError:
             ms = (time.perf_counter() - start) * 1000
             return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
@@ -318,7 +383,8 @@ class Relay:
         except httpx.TransportError as exc:
             ms = (time.perf_counter() - start) * 1000
             if isinstance(exc, httpx.ConnectError):
-                self.target_down()
+                if route.to == self.settings.target:
+                    self.target_down()
                 what = "is unreachable"
             else:
                 what = "closed the connection mid-answer"

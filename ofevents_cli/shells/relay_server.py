@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-import signal
 import socket
 from collections.abc import AsyncIterator, Awaitable, Iterator
 
@@ -29,6 +29,7 @@ from ofevents_cli.shells.relay import (
     join_url,
 )
 from ofevents_cli.shells.sender import cookieless
+from ofevents_cli.shells.signals import stop_on_signals
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
 __all__ = ["run_relay", "stop_on_signals"]
@@ -54,19 +55,6 @@ def _bind(port: int) -> socket.socket:
         raise InputError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}",
                          "pick another --port, or --port 0 for any free port") from exc
     return sock
-
-
-def stop_on_signals(stop: asyncio.Event, force: asyncio.Event) -> None:
-    """Ctrl+C and SIGTERM end the run cleanly (set `stop`) instead of raising; a second one
-    sets `force`: stop waiting for the deliveries in flight."""
-    loop = asyncio.get_running_loop()
-
-    def signalled() -> None:
-        (force if stop.is_set() else stop).set()
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, signalled)
 
 
 async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayEvent | None:
@@ -111,6 +99,25 @@ async def _finish(serving: asyncio.Task[None], relay: Relay, force: asyncio.Even
     await asyncio.wait_for(asyncio.shield(serving), seconds)
 
 
+async def _settle(relay: Relay, force: asyncio.Event | None, seconds: float) -> None:
+    """After the last delivery: copies get no more retries and finish their attempt (stopped
+    at once on a second Ctrl+C, or after `seconds`), their capture lines are written, then
+    the Redis sinks store what they hold (up to `seconds`)."""
+    loop = asyncio.get_running_loop()
+    relay.router.copies.stop()
+    deadline = loop.time() + seconds
+    while relay.router.copying and loop.time() < deadline:
+        if force is not None and force.is_set():
+            relay.router.copies.abort()
+        await asyncio.wait(set(relay.router.copying), timeout=0.05)
+    relay.router.copies.abort()
+    if relay.router.copying:
+        await asyncio.wait(set(relay.router.copying), timeout=1.0)
+    if relay.router.fanout is not None:
+        await relay.router.fanout.drain(seconds)
+        await relay.router.fanout.aclose()
+
+
 async def run_relay(settings: RelaySettings, stop: asyncio.Event,
                     force: asyncio.Event | None = None) -> AsyncIterator[RelayEvent]:
     """Serve until `stop` is set; then finish in-flight deliveries (unless `force` is set
@@ -129,7 +136,15 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
                                cookies=cookieless(),
                                limits=httpx.Limits(max_connections=200,
                                                    max_keepalive_connections=50))
-    relay = Relay(settings, client, capture, queue)
+    fanout = None
+    if settings.sinks:
+        from ofevents_cli.shells.fanout import Fanout
+        from ofevents_cli.shells.redis_sink import RedisSink
+
+        fanout = Fanout(queue.put_nowait)
+        for spec in settings.sinks:
+            fanout.add(None, functools.partial(RedisSink, spec))
+    relay = Relay(settings, client, capture, queue, fanout)
     config = uvicorn.Config(relay, lifespan="off", log_config=None, access_log=False,
                             server_header=False, date_header=False, ws="none",
                             timeout_graceful_shutdown=int(settings.timeout) + 5)
@@ -147,20 +162,27 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
         if tunnel is None:
             return
         yield Ready(tunnel.public_url, f"http://127.0.0.1:{port}",
-                    join_url(settings.target, settings.path, "/"), settings.capture,
-                    settings.history)
+                    join_url(settings.target, settings.path, "/") if settings.target else None,
+                    settings.capture, settings.history,
+                    tuple(r.describe() for r in settings.routes),
+                    tuple(spec.label for spec in settings.sinks))
         await relay.check_target()
         while (item := await _next(queue, stop)) is not None:
             yield item
         yield Stopping(relay.in_flight)
         server.should_exit = True
         await _finish(serving, relay, force, settings.timeout + 10)
+        await _settle(relay, force, settings.timeout + 10)
         while not queue.empty():
             yield queue.get_nowait()
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(serving), settings.timeout + 10)
+        for task in relay.router.copying:
+            task.cancel()
+        if fanout is not None:
+            await fanout.aclose()
         if relay.watch is not None:
             relay.watch.cancel()
         if tunnel is not None:

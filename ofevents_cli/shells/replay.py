@@ -25,7 +25,7 @@ from ofevents_cli.shells.envelope import event_of
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
 from ofevents_cli.shells.sender import cookieless, send
 
-__all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay"]
+__all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay", "sendable"]
 
 REPLAY_TIMEOUT = 10.0
 
@@ -119,7 +119,8 @@ def resigned(capture: Capture, secrets: tuple[str, ...]) -> list[tuple[str, str]
     return [(k, v) for k, v in capture.headers if k.lower() not in names] + fresh
 
 
-def _sendable(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+def sendable(headers: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Captured headers minus the hop-by-hop ones (the worker re-sends deliveries too)."""
     return [(k, v) for k, v in headers if k.lower() not in HOP_BY_HOP]
 
 
@@ -156,7 +157,7 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
                 continue
             url = join_url(settings.target, "", record.path)
             try:
-                sent = await send(client, record.method, url, _sendable(headers),
+                sent = await send(client, record.method, url, sendable(headers),
                                   record.body, exact=True)
             except ValueError as exc:
                 yield Skipped(record.line, f"cannot send this request: {exc}", kind="unsendable")

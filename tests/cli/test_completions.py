@@ -37,10 +37,17 @@ def test_completion_offers_the_commands() -> None:
     ("ofevents ch", "1", {"check"}),
     ("ofevents do", "1", {"doctor"}),
     ("ofevents check 3000 --case bad", "4", {"bad-input", "bad-input:oversized"}),
+    ("ofevents wo", "1", {"worker"}),
+    ("ofevents listen --ro", "2", {"--route", "--routes"}),
+    ("ofevents listen --si", "2", {"--sink"}),
+    ("ofevents forward --ro", "2", {"--route", "--routes"}),
+    ("ofevents worker --", "2", {"--from", "--to", "--consumer", "--claim-after",
+                                 "--max-attempts"}),
 ])
-def test_completion_offers_check_doctor_and_the_case_names(words: str, cword: str,
+def test_completion_offers_commands_flags_and_the_case_names(words: str, cword: str,
                                                            offered: set[str]) -> None:
-    """Bash completion knows `check`, `doctor`, and the names `check --case` takes."""
+    """Bash completion knows `check`, `doctor`, `worker`, the route, sink and worker flags,
+    and the names `check --case` takes."""
     exe = Path(sys.executable).with_name("ofevents")
     env = {**os.environ, "_OFEVENTS_COMPLETE": "complete_bash", "COMP_WORDS": words,
            "COMP_CWORD": cword}

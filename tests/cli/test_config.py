@@ -227,3 +227,19 @@ def test_a_secret_that_is_not_a_string_is_refused_not_used(isolated_env: Path,
     assert result.exit_code == 2, result.stdout
     assert "config key secrets.ofapi must be a string" in result.stderr
     assert "X-OFAPI-Signature" not in result.stdout
+
+
+def test_route_secrets_and_sink_passwords_are_listed_masked(isolated_env: Path) -> None:
+    """`[[routes]]` secrets and a `[[sinks]]` URL's password never appear in `config list`
+    or `config get`, in text or JSON."""
+    (isolated_env / "config.toml").write_text(
+        f'[[routes]]\nto = "3000"\nsecret = "{SECRET}"\n\n'
+        '[[sinks]]\nurl = "redis://:hunter2-password@cache:6379/0?stream=s"\n')
+    shown = [runner.invoke(app, args) for args in (["config", "list"],
+                                                   ["config", "list", "--json"],
+                                                   ["config", "get", "routes"],
+                                                   ["config", "get", "sinks"])]
+    assert all(result.exit_code == 0 for result in shown)
+    text = "".join(result.stdout for result in shown)
+    assert SECRET not in text and "hunter2" not in text
+    assert "whsec_…aSw" in text and "redis://:…ord@cache:6379/0?stream=s" in text
