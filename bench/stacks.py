@@ -9,6 +9,7 @@ capture, no checks) in its own process, started as `python bench/stacks.py serve
   uvicorn(h11)+httpx           today's stack: uvicorn's default parser, httpx's transport
   uvicorn(httptools)+httpx     the faster parser, same client
   uvicorn(httptools)+httpx/aio httpx's API over httpx-aiohttp's AiohttpTransport
+  uvicorn(h11)+aiohttp         uvicorn's default parser, aiohttp's client
   uvicorn(httptools)+aiohttp   aiohttp's client directly
   aiohttp+aiohttp              aiohttp's server and client
 and, for reference, `ofevents forward --tunnel none` itself (uvicorn h11 + httpx, plus capture,
@@ -47,7 +48,7 @@ from typing import Any
 import harness
 
 STACKS = ("uvicorn(h11)+httpx", "uvicorn(httptools)+httpx", "uvicorn(httptools)+httpx/aio",
-          "uvicorn(httptools)+aiohttp", "aiohttp+aiohttp")
+          "uvicorn(h11)+aiohttp", "uvicorn(httptools)+aiohttp", "aiohttp+aiohttp")
 FORWARD = "ofevents forward"
 DIRECT = "direct"
 HOP_BY_HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te",

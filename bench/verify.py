@@ -5,10 +5,11 @@ Builds a capture mixing every scheme, then times, in the same run:
   - `ofevents verify FILE --json > /dev/null` and `ofevents verify FILE > /dev/null` (subprocess)
   - a bare loop (subprocess): read each line, json.loads, one HMAC-SHA256, compare
   - per Svix delivery, in process: ofevents' core `verify` vs `svix` and `standardwebhooks`
-and prints the ratios, plus `ofevents verify`'s own peak memory (VmHWM, polled from /proc
-while it runs; not getrusage's children figure, which counts what the child inherited from
-this process) at two file sizes (streaming: it should stay flat).
-Targets: verify within 2x of the bare loop; faster than both libraries.
+each timing the best of 5 in rounds that alternate the contenders (the machine may be
+shared), and prints the ratios, plus `ofevents verify`'s own peak memory (VmHWM, polled from
+/proc while it runs; not getrusage's children figure, which counts what the child inherited
+from this process) at two file sizes (streaming: it should stay flat).
+Goals (issue 10): verify --json within 2x of the bare loop; faster than both libraries.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from harness import compile_ofevents, run_measured
@@ -76,7 +78,8 @@ def build(path: Path, count: int, now: int) -> list[tuple[bytes, dict[str, str]]
     return svix_items
 
 
-REPEAT = 3  # every timing is the best of 3, so a busy moment on the machine does not decide
+REPEAT = 5  # every timing is the best of 5, taken in rounds that alternate what is timed,
+# so a busy moment on a shared machine hits each contender alike and the best shows its speed
 
 
 def timed(args: list[str]) -> tuple[float, float]:
@@ -86,6 +89,19 @@ def timed(args: list[str]) -> tuple[float, float]:
         ran = run_measured(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         best, peak = min(best, ran.seconds), max(peak, ran.peak_mb)
     return best, peak
+
+
+def interleaved(runs: dict[str, list[str]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Each command's best wall time and largest own peak memory over REPEAT rounds, the
+    commands taken in turn within a round (a different one first each round)."""
+    best = dict.fromkeys(runs, float("inf"))
+    peaks = dict.fromkeys(runs, 0.0)
+    names = list(runs)
+    for round_ in range(REPEAT):
+        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+            ran = run_measured(runs[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            best[name], peaks[name] = min(best[name], ran.seconds), max(peaks[name], ran.peak_mb)
+    return best, peaks
 
 
 def main() -> None:
@@ -101,15 +117,20 @@ def main() -> None:
         svix_items = build(big, count, now)
         base = [exe, "verify", "--secret", SECRET]
         _, rss_small = timed([*base, str(small), "--json"])
-        json_s, rss_big = timed([*base, str(big), "--json"])
-        human_s, _ = timed([*base, str(big)])
-        bare_s, _ = timed([sys.executable, "-c", BARE_LOOP, str(big), SECRET])
+        runs = {"json": [*base, str(big), "--json"], "human": [*base, str(big)],
+                "bare": [sys.executable, "-c", BARE_LOOP, str(big), SECRET]}
+        best, peaks = interleaved(runs)
+        json_s, human_s, bare_s, rss_big = best["json"], best["human"], best["bare"], \
+            peaks["json"]
 
-    ours = lib_time(lambda b, h: verify(b, list(h.items()), [SECRET], now=now), svix_items)
     svix_hook, std_hook = SvixWebhook(SECRET), StandardWebhook(SECRET)
-    svix_s = lib_time(svix_hook.verify, svix_items)
-    std_s = lib_time(lambda b, h: std_hook.verify(
-        b, {k.replace("svix-", "webhook-"): v for k, v in h.items()}), svix_items)
+    per = lib_times({
+        "ours": lambda b, h: verify(b, list(h.items()), [SECRET], now=now),
+        "svix": svix_hook.verify,
+        "std": lambda b, h: std_hook.verify(
+            b, {k.replace("svix-", "webhook-"): v for k, v in h.items()}),
+    }, svix_items)
+    ours, svix_s, std_s = per["ours"], per["svix"], per["std"]
 
     print(f"deliveries: {count:,} (mixed schemes)")
     print(f"ofevents verify --json : {json_s:6.2f} s  {count / json_s:9,.0f}/s  "
@@ -126,16 +147,18 @@ def main() -> None:
           f"deliveries, {rss_big:.0f} MB at {count:,} (flat = streaming)")
 
 
-def lib_time(check: object, items: list[tuple[bytes, dict[str, str]]]) -> float:
-    """Mean seconds per call of `check(body, headers)` over `items` (best of 3 passes)."""
-    assert callable(check)
-    best = float("inf")
+def lib_times(checks: dict[str, Callable[[bytes, dict[str, str]], object]],
+              items: list[tuple[bytes, dict[str, str]]]) -> dict[str, float]:
+    """Mean seconds per call of each `check(body, headers)` over `items`: the best of REPEAT
+    passes, the checks taking turns pass by pass."""
+    best = dict.fromkeys(checks, float("inf"))
     for _ in range(REPEAT):
-        start = time.perf_counter()
-        for body, headers in items:
-            check(body, headers)
-        best = min(best, time.perf_counter() - start)
-    return best / len(items)
+        for name, check in checks.items():
+            start = time.perf_counter()
+            for body, headers in items:
+                check(body, headers)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: seconds / len(items) for name, seconds in best.items()}
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import stat
 import sys
 import threading
@@ -96,12 +97,14 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_target(port: int = 0) -> Iterator[Target]:
-    """Start the target in a thread; stop it on exit."""
+def running_target(port: int = 0, tls: ssl.SSLContext | None = None) -> Iterator[Target]:
+    """Start the target in a thread (HTTPS with `tls`); stop it on exit."""
     state = Target(url="", port=0)
     server = _Server(("127.0.0.1", port), _handler(state, threading.Lock()))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     state.port = server.server_address[1]
-    state.url = f"http://127.0.0.1:{state.port}"
+    state.url = f"{'https' if tls else 'http'}://127.0.0.1:{state.port}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -7,6 +7,8 @@ import typer
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
+    CACERT_HELP,
+    INSECURE_HELP,
     complete_webhook_provider,
     finite,
     provider_names,
@@ -86,6 +88,9 @@ def forward(
                      "redis://[:password@]host:port/db?stream=NAME&maxlen=N; repeatable "
                      "[default: the config file's [[sinks]]].", show_default=False),
     ] = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help=INSECURE_HELP)] = False,
+    cacert: Annotated[str | None, typer.Option(metavar="FILE", help=CACERT_HELP,
+                                               show_default=False)] = None,
 ) -> None:
     """Relay real deliveries to your local server: record, verify, show each one."""
     import asyncio
@@ -136,7 +141,8 @@ def forward(
         capture=Path(capture) if capture else session_path("forward", clock.now()),
         history=not capture,
         port=port, path=path, secrets=secrets, provider=chosen, reject_invalid=reject_invalid,
-        max_body=max_body, timeout=timeout, tunnel=tunnel_settings)
+        max_body=max_body, timeout=timeout, tunnel=tunnel_settings, insecure=insecure,
+        cacert=cacert)
     shown = ", ".join(mask(s) for s in secrets)
     tally = ForwardTally()
     view = DeliveryView(output_format(output, json_lines),

@@ -6,6 +6,7 @@ import typer
 
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
+from ofevents_cli.cli.options import finite
 
 if TYPE_CHECKING:
     from ofevents_cli.core.routes import Route
@@ -36,6 +37,9 @@ def listen(
     sink: Annotated[list[str] | None, typer.Option("--sink", metavar="URL", help="Store every event in a Redis stream: redis://[:password@]host:port/db?stream=NAME&maxlen=N; repeatable [default: the config file's [[sinks]]].")] = None,  # noqa: E501
     keep: Annotated[str | None, typer.Option("--keep", metavar="[FILE]", help="Keep each event: alone, in the history (`ofevents history`); with FILE, appended to that file.")] = None,  # noqa: E501
     print_secret: Annotated[bool, typer.Option("--print-secret", help="Print the --forward-to session secret and exit.")] = False,  # noqa: E501
+    forward_timeout: Annotated[float, typer.Option("--forward-timeout", metavar="SEC", min=0.01, callback=finite, help="Seconds each --forward-to attempt waits for an answer (then retried).")] = 10.0,  # noqa: E501
+    insecure: Annotated[bool, typer.Option("--insecure", help="Do not verify an https:// --forward-to target's TLS certificate (a local server with a self-signed one).")] = False,  # noqa: E501
+    cacert: Annotated[str | None, typer.Option("--cacert", metavar="FILE", help="Trust an https:// --forward-to target's certificate if this PEM file's CA signed it.")] = None,  # noqa: E501
 ) -> None:
     """Tail the EventBus: one line per event (or JSON), optionally forwarded as webhooks."""
     # the emulator, the forwarder and the session secret are imported only by the flags that
@@ -88,7 +92,9 @@ def listen(
         known = ([secret] if secret else config.secrets_for(None, provider)
                  if registry.provider(provider).secret_env else [])
         forward = forwarder.ForwardSettings(parse_target(forward_to, flag="--forward-to"),
-                                            known[0] if known else session_secret(), provider)
+                                            known[0] if known else session_secret(), provider,
+                                            timeout=forward_timeout, insecure=insecure,
+                                            cacert=cacert)
         forwarder.check(forward)
     from ofevents_cli.core.routes import is_glob
     from ofevents_cli.shells.route_config import routes_for, sinks_for
@@ -102,15 +108,18 @@ def listen(
                     find(pattern, "eventbus")
                 except InputError as exc:
                     raise InputError(f"{chosen.label}: {exc.message}", exc.hint) from None
-    if (secret or provider != "eventbus") and not forward_to and not routes:
-        raise InputError("--secret and --provider only apply to --forward-to and --route",
+    if (secret or provider != "eventbus" or insecure or cacert) and not forward_to \
+            and not routes:
+        raise InputError("--secret, --provider, --insecure and --cacert only apply to "
+                         "--forward-to and --route",
                          "add --forward-to URL or --route PATTERN=URL, or drop them")
     plan = None
     if routes or sinks or resume == "auto":
         if resume == "auto" and not sinks:
             raise InputError("--resume auto needs a --sink (it resumes after the newest "
                              "event stored there)", "add --sink redis://…, or --resume ID")
-        plan = _plan(routes, sinks, forward, provider, secret, resume == "auto")
+        plan = _plan(routes, sinks, forward, provider, secret, resume == "auto",
+                     (forward_timeout, insecure, cacert))
         client = dataclasses.replace(client, resume=None if resume == "auto" else resume)
         forward = None  # --forward-to is the first route now
     drain = _seconds(os.environ.get(DRAIN_ENV), listener.DRAIN_TIMEOUT)
@@ -172,13 +181,16 @@ def _seconds(text: str | None, default: float) -> float:
 
 def _plan(routes: "tuple[Route, ...]", sinks: "tuple[RedisSpec, ...]",
           forward: "ForwardSettings | None", provider: str, secret: str | None,
-          resume_auto: bool) -> "Plan":
+          resume_auto: bool, http: tuple[float, bool, str | None]) -> "Plan":
     """The fan-out: `--forward-to` as the first route (every event), then each route with
-    its webhook settings, then the sinks."""
+    its webhook settings (`http`: the command's timeout, insecure and cacert), then the
+    sinks."""
     from ofevents_cli.core.routes import Route
     from ofevents_cli.shells.fanout import Plan
     from ofevents_cli.shells.route_config import webhook_settings
 
     chosen = [(Route(("*",), forward.url, label="--forward-to"), forward)] if forward else []
-    chosen += [(r, webhook_settings(r, provider, secret)) for r in routes]
+    timeout, insecure, cacert = http
+    chosen += [(r, webhook_settings(r, provider, secret, timeout=timeout, insecure=insecure,
+                                    cacert=cacert)) for r in routes]
     return Plan(tuple(chosen), sinks, resume_auto)

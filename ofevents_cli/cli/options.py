@@ -75,3 +75,8 @@ def webhook_provider(value: str) -> str | None:
 
 FIXTURES_HELP = ("A folder of your own event types (<provider>/<event>.json), on top of the "
                  "built-in ones and <config dir>/fixtures/.")
+
+
+INSECURE_HELP = ("Do not verify the https:// target's TLS certificate (a local server with a "
+                 "self-signed one).")
+CACERT_HELP = "Trust the https:// target's certificate if this PEM file's CA signed it."

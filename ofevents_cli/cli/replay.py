@@ -18,7 +18,7 @@ from ofevents_cli.cli.history_options import (
     Until,
     build_query,
 )
-from ofevents_cli.cli.options import finite
+from ofevents_cli.cli.options import CACERT_HELP, INSECURE_HELP, finite
 
 
 @guarded
@@ -60,6 +60,9 @@ def replay(
                                            min=0.01)] = 10.0,
     json_lines: JsonOption = False,
     output: FormatOption = None,
+    insecure: Annotated[bool, typer.Option("--insecure", help=INSECURE_HELP)] = False,
+    cacert: Annotated[str | None, typer.Option(metavar="FILE", help=CACERT_HELP,
+                                               show_default=False)] = None,
 ) -> None:
     """Re-send deliveries (of CAPTURE, or picked from the history) in order, byte for byte
     (or re-signed)."""
@@ -79,7 +82,8 @@ def replay(
         raise InputError("--secret is empty", "pass the signing secret, or leave --secret out "
                          "to use the provider's *_WEBHOOK_SECRET")
     settings = ReplaySettings(target=parse_target(to, default_path="", default=None), resign=resign,
-                              secrets=tuple(secret or ()), timeout=timeout)
+                              secrets=tuple(secret or ()), timeout=timeout,
+                              insecure=insecure, cacert=cacert)
     query = build_query([*(filter_ or ()), *(event or ())], provider, account, since, until,
                         status, invalid, grep, ident)
     selection = Selection(query, last)

@@ -7,9 +7,12 @@ import typer
 from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
+    CACERT_HELP,
     FIXTURES_HELP,
+    INSECURE_HELP,
     complete_event,
     complete_provider,
+    finite,
     provider_names,
 )
 
@@ -78,6 +81,11 @@ def trigger(
         str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
                                  show_default=False)
     ] = None,
+    timeout: Annotated[float, typer.Option(metavar="SEC", callback=finite, min=0.01,
+                                           help="Seconds to wait for each answer.")] = 10.0,
+    insecure: Annotated[bool, typer.Option("--insecure", help=INSECURE_HELP)] = False,
+    cacert: Annotated[str | None, typer.Option(metavar="FILE", help=CACERT_HELP,
+                                               show_default=False)] = None,
 ) -> None:
     """Sign and send a realistic test delivery of EVENT."""
     import asyncio
@@ -88,6 +96,7 @@ def trigger(
     from ofevents_cli.formats import Format
     from ofevents_cli.render.output import emit_json
     from ofevents_cli.render.triggers import OutcomeRenderer
+    from ofevents_cli.shells.http_client import HttpSettings, tls
     from ofevents_cli.shells.triggering import Injection, Plan, request_text, send_all
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
@@ -123,12 +132,14 @@ def trigger(
             else:
                 print(request_text(delivery, plan.url), end="\n\n")
         return
+    http = HttpSettings(timeout, insecure, cacert)
+    tls(http)  # an unreadable --cacert is a usage error before anything is sent
     renderer = OutcomeRenderer(fmt, plan.url, count * duplicate, tally)
     try:
         with renderer:
             asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
                                  concurrency=concurrency, on_outcome=renderer.show, save=save,
-                                 rotate=history))
+                                 rotate=history, http=http))
     finally:
         renderer.close()
     if history:

@@ -82,7 +82,10 @@ def verify(
     tally = VerifyTally()
     renderer = VerdictRenderer(output_format(output, json_lines), tally, explain, live,
                                len(captures or []))
-    for item in items:
-        renderer.show(item)
+    try:
+        for item in items:
+            renderer.show(item)
+    finally:  # lines are written in chunks: none verified may be lost (Ctrl+C)
+        renderer.write()
     renderer.summary()
     raise typer.Exit(int(verify_exit(tally)))

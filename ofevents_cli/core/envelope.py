@@ -9,6 +9,7 @@ import json
 from typing import NamedTuple
 
 from ofevents_cli.core import providers as registry
+from ofevents_cli.core.fastjson import SLOW, fast_loads
 
 __all__ = ["EnvelopeFacts", "account_in", "envelope_facts"]
 
@@ -43,10 +44,12 @@ def account_in(payload: object) -> str | None:
 
 def envelope_facts(body: bytes) -> EnvelopeFacts:
     """The event type (`type`, `event` or `eventType`) and account of a JSON envelope."""
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return EnvelopeFacts(None, None)
+    payload = fast_loads(body, nesting=False)  # orjson: once per relayed or listed delivery
+    if payload is SLOW:  # what orjson refuses the stdlib may read (a lone surrogate, 1e999)
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+            return EnvelopeFacts(None, None)
     if not isinstance(payload, dict):
         return EnvelopeFacts(None, None)
     event = next((payload[k] for k in registry.event_keys() if isinstance(payload.get(k), str)),

@@ -38,16 +38,19 @@ class SendTally:
     not_ok: int = 0  # any other status
     errors: int = 0  # no answer: refused, timed out, hung up
     unreachable: int = 0  # nothing accepted the connection at all
+    timed_out: int = 0  # no answer within the deadline
     unsaved: int = 0  # sent, but its capture line could not be written (`trigger --save`)
     latencies: list[float] = field(default_factory=list)
 
-    def add(self, status: int | None, ms: float, *, unreachable: bool = False) -> None:
+    def add(self, status: int | None, ms: float, *, unreachable: bool = False,
+            timed_out: bool = False) -> None:
         """Count one request: its status (None when there was no answer)."""
         self.sent += 1
         self.latencies.append(ms)
         if status is None:
             self.errors += 1
             self.unreachable += unreachable
+            self.timed_out += timed_out
         elif 200 <= status < 300:
             self.ok += 1
         else:
@@ -112,10 +115,10 @@ class ForwardTally:
 
 
 def trigger_exit(tally: SendTally) -> ExitCode:
-    """3 when a request found nobody to answer, 1 when any answer was not 2xx or never came
-    (a target that hangs up mid-answer is reachable: 1, as replay says) or a delivery could
-    not be saved, else 0."""
-    if tally.unreachable:
+    """3 when a request found nobody to answer or no answer came in time (the contract's
+    "timeout"), 1 when any answer was not 2xx or was cut off (a target that hangs up
+    mid-answer is reachable: 1, as replay says) or a delivery could not be saved, else 0."""
+    if tally.unreachable or tally.timed_out:
         return ExitCode.UNREACHABLE
     return ExitCode.FAILURES if tally.not_ok or tally.errors or tally.unsaved else ExitCode.OK
 

@@ -16,7 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ofevents_cli.core import strictjson
+import orjson
+
+from ofevents_cli.core import fastjson, strictjson
 
 __all__ = [
     "CLOSE_BAD_CREDENTIALS",
@@ -47,6 +49,7 @@ __all__ = [
     "decode_client",
     "decode_server",
     "encode",
+    "flat_json",
     "matches",
 ]
 
@@ -128,6 +131,8 @@ class Event:
     account_id: str
     ts: str
     data: Mapping[str, Any] = field(default_factory=dict)
+    # the frame's text, when its `data` object can be passed through as it came (`flat_json`)
+    wire: str | None = field(default=None, compare=False, repr=False)
 
     def flat(self) -> dict[str, Any]:
         """The event as the BetterFans SDK hands it to a handler: `accountId` and the data
@@ -135,7 +140,12 @@ class Event:
         metadata under `_event`, `_id` (the event id resume relies on) and `_ts`."""
         out: dict[str, Any] = {META_EVENT: self.event, META_ID: self.id, META_TS: self.ts,
                                "accountId": self.account_id}
-        for key, value in self.data.items():
+        data = self.data
+        # the common case, checked at C speed: no `accountId`, no key starting with `_`
+        if "accountId" not in data and "\x00_" not in "\x00" + "\x00".join(data):
+            out.update(data)
+            return out
+        for key, value in data.items():
             out[_escaped(key)] = value
         return out
 
@@ -233,12 +243,15 @@ def _hello(o: Mapping[str, Any]) -> Hello:
                  _accounts(o), resume, _text(o, "client", required=False))
 
 
-def _event(o: Mapping[str, Any]) -> Event:
+def _event(o: Mapping[str, Any], wire: str | None = None) -> Event:
     event_id, name, account, ts, data = (o.get("id"), o.get("event"), o.get("accountId"),
                                          o.get("ts"), o.get("data", {}))
     if (type(event_id) is str and type(name) is str and type(account) is str
-            and type(ts) is str and type(data) is dict):
-        return Event(event_id, name, account, ts, data)  # the hot path: well-formed
+            and type(ts) is str and type(data) is dict):  # the hot path: well-formed
+        # `data` last: its text may be the frame's tail (`_passed_through` makes sure)
+        if wire is not None and type(o) is dict and next(reversed(o)) == "data":
+            return Event(event_id, name, account, ts, data, wire)
+        return Event(event_id, name, account, ts, data)
     data = o.get("data", {})
     if not isinstance(data, dict):
         raise _Bad("'data' must be an object")
@@ -273,8 +286,6 @@ _SERVER_OPS: dict[str, Callable[[Mapping[str, Any]], ServerFrame]] = {
 _DECODER = json.JSONDecoder(parse_constant=strictjson.reject_constant,
                             parse_float=strictjson.finite_float)
 _LENIENT = json.JSONDecoder()  # only to say where the number the strict one refused is
-
-
 def _who(obj: Any) -> str:
     """`event evt_1` (the op and id of a refused frame, when they are plain text), for reasons."""
     if not isinstance(obj, dict) or not isinstance(obj.get("op"), str):
@@ -296,22 +307,25 @@ def _out_of_range(text: str, why: str) -> Malformed:
 def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], Any]]) -> Any:
     if isinstance(text, bytes):
         return Malformed("binary frame (the protocol uses text frames only)")
-    try:
-        obj = _DECODER.decode(text)
-    except strictjson.OutOfRange as exc:
-        return _out_of_range(text, str(exc))
-    except json.JSONDecodeError as exc:
-        return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
-    except ValueError as exc:
-        return Malformed(f"not JSON ({exc})")
-    except RecursionError:
-        return Malformed("JSON nested too deeply")
+    obj = fastjson.fast_loads(text, nesting=True)
+    fast = obj is not fastjson.SLOW
+    if not fast:
+        try:
+            obj = _DECODER.decode(text)
+        except strictjson.OutOfRange as exc:
+            return _out_of_range(text, str(exc))
+        except json.JSONDecodeError as exc:
+            return Malformed(f"not JSON ({exc.msg} at {exc.pos})")
+        except ValueError as exc:
+            return Malformed(f"not JSON ({exc})")
+        except RecursionError:
+            return Malformed("JSON nested too deeply")
+        if isinstance(obj, dict) and strictjson.suspect(text):  # lone surrogate, nesting
+            found = strictjson.problem(obj)
+            if found is not None:
+                return Malformed(f"{_who(obj)}: {found}")
     if not isinstance(obj, dict):
         return Malformed("not a JSON object")
-    if strictjson.suspect(text):  # a lone surrogate or deep nesting: not strict JSON
-        found = strictjson.problem(obj)
-        if found is not None:
-            return Malformed(f"{_who(obj)}: {found}")
     op = obj.get("op")
     if not isinstance(op, str):
         return Malformed("no 'op' field")
@@ -319,6 +333,8 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
     if parse is None:
         return Unknown(op)
     try:
+        if parse is _event and fast:  # strict as it came: its data may pass through
+            return _event(obj, text)
         return parse(obj)
     except _Bad as exc:
         return Malformed(f"{op}: {exc}")
@@ -377,6 +393,49 @@ def encode(frame: ClientFrame | ServerFrame) -> str:
     if strictjson.lone_surrogate(text):
         raise ValueError(strictjson.problem(wire) or "a lone surrogate is not text")
     return text
+
+
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False,
+                            allow_nan=False)
+
+
+def flat_json(event: Event) -> bytes:
+    """`event.flat()` as compact UTF-8 JSON: a `listen --json` line (without its newline) and
+    a `--forward-to` body. orjson, unless a value is one it cannot write (an integer past 64
+    bits): the stdlib then writes the same object. Decoded frames hold no NaN and no lone
+    surrogate, so either one always succeeds."""
+    if event.wire is not None and event.data:
+        line = _passed_through(event, event.wire)
+        if line is not None:
+            return line
+    flat = event.flat()
+    try:
+        return orjson.dumps(flat)
+    except TypeError:
+        return _COMPACT.encode(flat).encode("utf-8")
+
+
+_DATA = b',"data":{'
+
+
+def _passed_through(event: Event, wire: str) -> bytes | None:
+    """The flat line made of ofevents' metadata and the frame's own `data` text, not
+    re-encoded. The frame was strict JSON with `data` its last member; when no bracket comes
+    before the first `,"data":{` but the frame's own (strings rarely hold one: then this
+    says None), every member before is a scalar, so that is the member (no string holds an
+    unescaped quote) and the rest is its text. None too when the frame is written otherwise
+    (spaces, …) or a data key needs escaping."""
+    raw = wire.encode("utf-8")  # a copy of the UTF-8 the JSON reader already made
+    at = raw.find(_DATA)
+    if (at < 0 or not raw.endswith(b"}}") or raw.count(b"{", 0, at) != 1
+            or raw.count(b"[", 0, at)):
+        return None
+    data = event.data
+    if "accountId" in data or "\x00_" in "\x00" + "\x00".join(data):
+        return None
+    head = orjson.dumps({META_EVENT: event.event, META_ID: event.id, META_TS: event.ts,
+                         "accountId": event.account_id})
+    return b"".join((head[:-1], b",", raw[at + len(_DATA):-1]))
 
 
 def matches(event: str, account_id: str, subscribe: Sequence[str],

@@ -53,6 +53,10 @@ class KeptEvent:
                            "account_id": self.account_id, "ts": self.ts, "data": self.data},
                           ensure_ascii=False, separators=(",", ":"))
 
+    def to_line(self) -> bytes:
+        """The record as one UTF-8 JSON line with its newline, as a capture file holds it."""
+        return (self.to_json() + "\n").encode("utf-8")
+
     @property
     def received_epoch(self) -> float:
         """`received_at` as unix seconds."""

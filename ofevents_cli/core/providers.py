@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from typing import Any, Literal
@@ -192,6 +192,12 @@ def scheme(name: str) -> Scheme:
 def owner(scheme_name: str) -> Provider:
     """The provider a delivery signed with this scheme comes from: the first webhook provider
     that lists it (eventbus borrows Standard Webhooks for `--forward-to`)."""
+    return _owner(scheme_name, _generation)
+
+
+@lru_cache(maxsize=256)
+def _owner(scheme_name: str, generation: int) -> Provider:
+    """`owner`, worked out once per scheme and registry state: verify asks per delivery."""
     for entry in (*providers("webhook"), *providers()):
         if scheme_name in entry.schemes:
             return entry
@@ -200,6 +206,12 @@ def owner(scheme_name: str) -> Provider:
 
 def event_keys() -> tuple[str, ...]:
     """The body keys that name the event type, over every envelope (`type`, `event`, …)."""
+    return _event_keys(_generation)
+
+
+@lru_cache(maxsize=16)
+def _event_keys(generation: int) -> tuple[str, ...]:
+    """`event_keys`, worked out once per registry state: the relay asks per delivery."""
     return tuple(dict.fromkeys(e.event_key for p in providers() for e in p.envelopes))
 
 
@@ -213,7 +225,7 @@ def detection_order() -> tuple[tuple[str, Scheme], ...]:
     ordered = sorted(_SCHEMES.values(), key=lambda s: (
         -len(s.headers), -len(s.signature_header) if len(s.headers) == 1 else 0,
         -s.form_rank(), rank[s.name]))
-    pairs = [(s.signature_header.lower(), s) for s in ordered]
+    pairs = [(s.signature_key, s) for s in ordered]
     pairs += [(name, s) for s in ordered for name in s.companions]
     return tuple(pairs)
 

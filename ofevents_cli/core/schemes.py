@@ -15,6 +15,7 @@ import hmac
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 from ofevents_cli.core.strictjson import lone_surrogate
@@ -97,7 +98,18 @@ class Scheme:
     def companions(self) -> tuple[str, ...]:
         """The scheme's other headers (lower-case): present without the signature header, the
         delivery is this scheme with its signature missing."""
-        return tuple(h.lower() for h in self.headers[:-1])
+        return self.lower_headers[:-1]
+
+    @cached_property
+    def lower_headers(self) -> tuple[str, ...]:
+        """`headers` lower-cased, as an index from `index_headers` holds them (once, not per
+        delivery)."""
+        return tuple(h.lower() for h in self.headers)
+
+    @cached_property
+    def signature_key(self) -> str:
+        """The signature header lower-cased: its key in an index from `index_headers`."""
+        return self.headers[-1].lower()
 
     def key(self, secret: str) -> bytes:
         """The HMAC key `secret` stands for; ValueError when it cannot be one."""
@@ -193,7 +205,7 @@ class StandardWebhooksScheme(Scheme):
     def parse(self, index: Mapping[str, str]) -> SignatureParts:
         """Id, timestamp and every `v1,` token; an empty header counts as missing, as the
         official libraries say."""
-        id_name, ts_name, sig_name = (h.lower() for h in self.headers)
+        id_name, ts_name, sig_name = self.lower_headers
         msg_id, ts_raw, sig_raw = index.get(id_name), index.get(ts_name), index.get(sig_name)
         if not msg_id or not ts_raw or not sig_raw:
             found = ((id_name, msg_id), (ts_name, ts_raw), (sig_name, sig_raw))
@@ -236,7 +248,7 @@ class HexScheme(Scheme):
 
     def parse(self, index: Mapping[str, str]) -> SignatureParts:
         """64 hex digits, after an accepted prefix if there is one."""
-        value = index.get(self.signature_header.lower())
+        value = index.get(self.signature_key)
         if value is None:
             raise KeyError(self.signature_header)
         value = value.strip(_OWS)
@@ -279,7 +291,7 @@ class TimestampedScheme(Scheme):
 
     def parse(self, index: Mapping[str, str]) -> SignatureParts:
         """The first `t` and every `v1`."""
-        value = index.get(self.signature_header.lower())
+        value = index.get(self.signature_key)
         if value is None:
             raise KeyError(self.signature_header)
         fields: dict[str, list[str]] = {}

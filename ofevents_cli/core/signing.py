@@ -72,7 +72,7 @@ def detect_scheme(headers: Headers, provider: str | None = None) -> str | None:
     allowed = registry.schemes_of(provider) if provider is not None else None
     for name, candidate in registry.detection_order():
         if name in index and (allowed is None or candidate.name in allowed):
-            value = index.get(candidate.signature_header.lower())
+            value = index.get(candidate.signature_key)
             if value is None or candidate.in_form(value):
                 return candidate.name
     return None
@@ -81,14 +81,24 @@ def detect_scheme(headers: Headers, provider: str | None = None) -> str | None:
 def _form_received(chosen: Scheme, index: dict[str, str]) -> Scheme:
     """Of the schemes that share `chosen`'s signature header, the one whose form the received
     value has (`sha256=<hex>` is `ofapi`, bare hex `ofapi-hex`)."""
-    header = chosen.signature_header.lower()
-    value = index.get(header)
+    value = index.get(chosen.signature_key)
     if value is None:
         return chosen
-    siblings = [s for s in registry.schemes().values() if s.signature_header.lower() == header
-                and registry.owner(s.name) == registry.owner(chosen.name)]
+    siblings = _siblings(chosen.name, registry.generation())
+    if len(siblings) == 1:  # the common case: no other scheme shares the header
+        return chosen
     fitting = [s for s in siblings if s.in_form(value)]
     return max(fitting, key=lambda s: s.form_rank()) if fitting else chosen
+
+
+@lru_cache(maxsize=64)
+def _siblings(name: str, generation: int) -> tuple[Scheme, ...]:
+    """The schemes of the same provider signing in the same header as `name` (itself
+    included), found once per registry state: verify asks per delivery."""
+    chosen = registry.scheme(name)
+    return tuple(s for s in registry.schemes().values()
+                 if s.signature_key == chosen.signature_key
+                 and registry.owner(s.name) == registry.owner(name))
 
 
 @lru_cache(maxsize=64)

@@ -66,8 +66,7 @@ class Item:
 
 def event_body(event: frames.Event) -> bytes:
     """The bytes an event is forwarded and stored as: its flat object, compact JSON."""
-    return json.dumps(event.flat(), ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode()
+    return frames.flat_json(event)
 
 
 def event_item(event: frames.Event) -> Item:

@@ -103,3 +103,4 @@ def problem(value: Any, path: str = "", *, surrogates: bool = True) -> str | Non
                 stack.extend((child, f"{where}[{n}]", depth + 1)
                              for n, child in reversed(list(enumerate(item))))
     return None
+

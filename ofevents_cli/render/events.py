@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -126,11 +125,6 @@ def delivery_line(d: Delivered) -> str:
     return text
 
 
-# the same JSON as render.output.emit_json, without its per-line flush (see Renderer.flush)
-# parsed JSON: no cycles; NaN was refused when the frame was decoded
-_JSON = json.JSONEncoder(ensure_ascii=False, check_circular=False, allow_nan=False)
-
-
 class Renderer:
     """Prints what the shells yield: events on stdout (human lines or JSON), the rest on stderr;
     it counts what the exit code depends on in the tally."""
@@ -139,7 +133,7 @@ class Renderer:
         self.as_json = fmt is Format.JSON
         self.colour = colour()
         self.tally = tally
-        self.pending: list[str] = []
+        self.pending: list[bytes] = []  # UTF-8 lines, written in one go by `flush`
         self.sinks = SinkView(tally.sinks)  # routes and sinks (--route, --sink)
 
     def flush(self) -> None:
@@ -150,10 +144,10 @@ class Renderer:
         """
         try:
             if self.pending:
-                self.pending.append("")
-                sys.stdout.write("\n".join(self.pending))
+                self.pending.append(b"")
+                sys.stdout.buffer.write(b"\n".join(self.pending))
                 self.pending.clear()
-            sys.stdout.flush()
+            sys.stdout.buffer.flush()
         except BrokenPipeError:
             self.pending.clear()
             devnull = os.open(os.devnull, os.O_WRONLY)
@@ -174,8 +168,8 @@ class Renderer:
         """Render one value from the client, the forwarder or the command."""
         if isinstance(value, EventReceived):
             self.tally.events += 1
-            self.pending.append(_JSON.encode(value.event.flat()) if self.as_json
-                                else line(value.event, self.colour))
+            self.pending.append(frames.flat_json(value.event) if self.as_json
+                                else line(value.event, self.colour).encode("utf-8"))
         elif isinstance(value, Gap):
             self.tally.gaps += 1
             after = escape_control(value.after or "the start")

@@ -85,7 +85,8 @@ class OutcomeRenderer:
     def show(self, outcome: Outcome) -> None:
         """Count and render one outcome."""
         sent = outcome.sent
-        self.tally.add(sent.status, sent.ms, unreachable=sent.unreachable)
+        self.tally.add(sent.status, sent.ms, unreachable=sent.unreachable,
+                       timed_out=sent.timed_out)
         if outcome.capture_error and not self.tally.unsaved:
             warn(f"cannot save to the capture file: {escape_control(outcome.capture_error)} "
                  "(the requests are still sent; the file is not written to again)")
@@ -112,3 +113,7 @@ class OutcomeRenderer:
         if self.tally.unreachable:
             error(f"nothing answers at {escape_control(self.url)}",
                   "start your server, or fix --to (a port alone means localhost:PORT)")
+        elif self.tally.timed_out:
+            error(f"{escape_control(self.url)} did not answer in time "
+                  f"({count(self.tally.timed_out, noun)} timed out)",
+                  "raise --timeout, or make the handler answer first and work afterwards")

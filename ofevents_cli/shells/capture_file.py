@@ -13,14 +13,16 @@ from ofevents_cli.core.history_record import HistoryRecord
 from ofevents_cli.errors import InputError
 
 
-def read_capture_file(source: str) -> Iterator[Capture | CaptureProblem]:
+def read_capture_file(source: str, *, lean: bool = False
+                      ) -> Iterator[Capture | CaptureProblem]:
     """Stream the records of a capture file (`-` is stdin), read as bytes so that a line that is
-    not UTF-8 is reported on its own; OSError (unreadable file) is the caller's to report."""
+    not UTF-8 is reported on its own; OSError (unreadable file) is the caller's to report.
+    `lean`: without the optional records (core/capture.py)."""
     if source == "-":
-        yield from read_captures(sys.stdin.buffer)
+        yield from read_captures(sys.stdin.buffer, lean=lean)
         return
     with Path(source).open("rb") as handle:
-        yield from read_captures(handle)
+        yield from read_captures(handle, lean=lean)
 
 
 class CaptureFile:
@@ -37,8 +39,7 @@ class CaptureFile:
 
     def append(self, capture: HistoryRecord) -> None:
         """Write one record at once (OSError when it cannot: disk full, …)."""
-        line = capture.to_json()
-        data = memoryview((line + "\n").encode("utf-8"))
+        data = memoryview(capture.to_line())
         while data:
             written = self._handle.write(data)
             if not written:

@@ -18,7 +18,7 @@ from ofevents_cli.shells.config import secret_envs, secrets_for
 from ofevents_cli.shells.triggering import USER_AGENT
 
 if TYPE_CHECKING:
-    import httpx
+    import aiohttp
 
 __all__ = ["CheckPlan", "Report", "run_check"]
 
@@ -70,14 +70,15 @@ class Report:
     unreachable: str | None = None
 
 
-async def _post(client: httpx.AsyncClient, url: str, request: Request) -> Answer:
+async def _post(client: aiohttp.ClientSession, url: str, request: Request) -> Answer:
+    from ofevents_cli.shells.http_client import proxy
     from ofevents_cli.shells.sender import send
 
-    sent = await send(client, "POST", url, request.headers, request.body)
+    sent = await send(client, "POST", url, request.headers, request.body, proxy=proxy(url))
     return Answer(sent.status, sent.ms, sent.error, sent.unreachable)
 
 
-async def _explain(client: httpx.AsyncClient, plan: CheckPlan) -> str | None:
+async def _explain(client: aiohttp.ClientSession, plan: CheckPlan) -> str | None:
     """Send the mistake probes until one is accepted (a refused genuine delivery only)."""
     probes = refusal_probes(plan.setup, now(), new_id)
     answers = []
@@ -90,12 +91,12 @@ async def _explain(client: httpx.AsyncClient, plan: CheckPlan) -> str | None:
 
 async def run_check(plan: CheckPlan, on_result: Callable[[CaseResult], None]) -> Report:
     """Send the battery; `Report.unreachable` when the first request found nobody listening."""
-    import httpx
+    from ofevents_cli.shells.http_client import HttpSettings, session
 
     results: list[CaseResult] = []
     genuine: list[Answer] = []  # the answers slow-path times
     first = True
-    async with httpx.AsyncClient(timeout=plan.timeout) as client:
+    async with session(HttpSettings(plan.timeout), limit=1) as client:
         for case in battery(plan.setup, plan.cases, now(), new_id):
             answers: list[Answer] = []
             for request in case.requests:

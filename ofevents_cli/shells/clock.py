@@ -13,11 +13,12 @@ def now() -> float:
     return time.time()
 
 
+# two Crockford characters per 10 bits: 13 table look-ups instead of 26 divisions
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+
+
 def new_id(prefix: str) -> str:
     """A sortable unique id, `prefix_` + 26 Crockford base32 chars (48-bit ms time, 80 random)."""
     value = (int(time.time() * 1000) << 80) | int.from_bytes(os.urandom(10), "big")
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return f"{prefix}_{''.join(reversed(chars))}"
+    pairs = [_PAIRS[(value >> shift) & 1023] for shift in range(120, -10, -10)]
+    return f"{prefix}_{''.join(pairs)}"

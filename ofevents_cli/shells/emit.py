@@ -25,8 +25,10 @@ async def emit_events(url: str, api_key: str, ws_token: str, items: list[dict[st
     """POST `items` ({"event", "accountId", "data"}) to the emulator; return their event ids."""
     target = emit_url(url)
     headers = {"x-api-key": api_key, "x-ws-token": ws_token}
+    from ofevents_cli.shells.http_client import HttpSettings, httpx_client
+
     try:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx_client(target, HttpSettings(10.0)) as client:
             response = await client.post(target, json=items, headers=headers)
     except httpx.TransportError as exc:
         raise UnreachableError(f"emulator at {target}: {describe(exc)}",

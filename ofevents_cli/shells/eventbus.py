@@ -62,6 +62,10 @@ __all__ = [
 
 DEFAULT_URL = "ws://127.0.0.1:8765/v1/events"
 CLIENT = f"ofevents/{__version__}"
+# once the consumer has all it wants (`listen --max-events`): how long the close handshake
+# may take. A server still streaming a backlog answers our close only after it, and
+# websockets' default (10 s) would hold the exit that long; the close frame is sent anyway.
+LEAVE_TIMEOUT = 0.1
 
 
 def _describe(exc: OSError) -> str:
@@ -166,6 +170,9 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None, *,
     except (InvalidURI, ValueError) as exc:
         raise InputError(f"not a WebSocket URL: {settings.url} ({exc})",
                          "use ws://host:port/v1/events (--url or OFEVENTS_EVENTBUS_URL)") from None
+    from ofevents_cli.shells.http_client import proxy
+
+    via = proxy(settings.url)  # the environment's for a remote EventBus, never for loopback
     session = session or Session(settings, rng or random.Random(), CLIENT)
     loop = asyncio.get_running_loop()
     yield Connecting(settings.url)
@@ -173,7 +180,7 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None, *,
         try:
             async with _connect()(settings.url, max_size=frames.MAX_FRAME, compression=None,
                                   open_timeout=settings.open_timeout, ping_interval=None,
-                                  proxy=None, user_agent_header=CLIENT) as ws:
+                                  proxy=via, user_agent_header=CLIENT) as ws:
                 await ws.send(frames.encode(session.opened(loop.time())))
                 watch = _Watch(ws, session)
                 try:
@@ -187,6 +194,9 @@ async def stream(settings: ClientSettings, rng: random.Random | None = None, *,
                                 session.delivered(value.event.id)
                             elif type(value) is Connected:
                                 watch.rearm()
+                except GeneratorExit:  # the consumer stopped: leave without waiting
+                    ws.close_timeout = LEAVE_TIMEOUT
+                    raise
                 finally:
                     watch.stop()
         except (ConnectionClosed, InvalidHandshake, OSError, asyncio.TimeoutError) as exc:

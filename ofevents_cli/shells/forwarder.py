@@ -21,7 +21,7 @@ from ofevents_cli.errors import InputError
 from ofevents_cli.shells import clock
 
 if TYPE_CHECKING:
-    import httpx
+    import aiohttp
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,9 @@ class ForwardSettings:
     attempts: int = 5
     initial_delay: float = 0.5
     backlog: int = 1000
-    timeout: float = 10.0
+    timeout: float = 10.0  # seconds per attempt (--forward-timeout)
+    insecure: bool = False  # an https:// target with a self-signed certificate
+    cacert: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -74,7 +76,12 @@ def webhook_headers(scheme: str, secret: str, body: bytes, msg_id: str,
 
 
 def check(settings: ForwardSettings) -> None:
-    """InputError now rather than on the first event when the secret or provider is unusable."""
+    """InputError now rather than on the first event when the secret, the provider, the
+    --cacert file or the proxy is unusable."""
+    from ofevents_cli.shells.http_client import HttpSettings, proxy, tls
+
+    tls(HttpSettings(settings.timeout, settings.insecure, settings.cacert))
+    proxy(settings.url)
     scheme = registry.scheme(registry.provider(settings.provider).schemes[0])
     try:
         sign(scheme.name, settings.secret, b"{}", msg_id="evt_check", timestamp=0)
@@ -87,11 +94,14 @@ class Forwarder:
     """Deliver events in the background; `report` is called with every attempt's outcome."""
 
     def __init__(self, settings: ForwardSettings, report: Callable[[Delivered], None]) -> None:
-        import httpx  # here, not at the top: `listen` without --forward-to starts faster
+        # here, not at the top: `listen` without --forward-to starts faster
+        from ofevents_cli.shells.http_client import HttpSettings, proxy, session
 
         self.settings = settings
         self.report = report
-        self.client: httpx.AsyncClient = httpx.AsyncClient(timeout=settings.timeout)
+        self.proxy = proxy(settings.url)
+        self.client: aiohttp.ClientSession = session(
+            HttpSettings(settings.timeout, settings.insecure, settings.cacert))
         self.pending = 0
         self.queues: dict[str, deque[frames.Event]] = {}
         self.workers: dict[str, asyncio.Task[None]] = {}
@@ -124,7 +134,7 @@ class Forwarder:
         body = event_body(event)
         for attempt in range(1, s.attempts + 1):
             headers = webhook_headers(s.scheme, s.secret, body, event.id)
-            sent = await send(self.client, "POST", s.url, headers, body)
+            sent = await send(self.client, "POST", s.url, headers, body, proxy=self.proxy)
             retry = s.initial_delay * 2 ** (attempt - 1) if attempt < s.attempts else None
             done = Delivered(event, s.url, sent.status, sent.ms, attempt, sent.error,
                              None if sent.ok else retry)
@@ -150,4 +160,4 @@ class Forwarder:
                 self.report(Delivered(queue.popleft(), self.settings.url, None, 0.0, 0,
                                       "listen ended before it was delivered", dropped=True))
                 self.pending -= 1
-        await self.client.aclose()
+        await self.client.close()

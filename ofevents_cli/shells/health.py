@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-
-import httpx
+from urllib.parse import urlsplit
 
 __all__ = ["listening", "target_address"]
 
 
 def target_address(url: str) -> tuple[str, int]:
     """The host and port a target URL connects to."""
-    parsed = httpx.URL(url)
+    parsed = urlsplit(url)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    return parsed.host, port
+    return parsed.hostname or "", port
 
 
 async def listening(host: str, port: int, timeout: float = 1.0) -> bool:

@@ -149,10 +149,11 @@ async def _clock(source: str | None) -> Check:
         return clock_check(None, None, None)
     import httpx
 
+    from ofevents_cli.shells.http_client import HttpSettings, httpx_client
     from ofevents_cli.shells.sender import describe
 
     try:
-        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
+        async with httpx_client(source, HttpSettings(PROBE_TIMEOUT)) as client:
             sent_at = now()
             async with client.stream("GET", source) as response:  # the headers only
                 received_at = now()

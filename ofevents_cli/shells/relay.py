@@ -16,8 +16,10 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Union
+from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import (
@@ -36,6 +38,7 @@ from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.copies import Copies, Router, matching_routes, route_headers
 from ofevents_cli.shells.envelope import event_and_account
 from ofevents_cli.shells.health import listening, target_address
+from ofevents_cli.shells.http_client import body as payload
 from ofevents_cli.shells.tunnel import TunnelSettings
 
 if TYPE_CHECKING:
@@ -93,6 +96,8 @@ class RelaySettings:
     max_body: int = MAX_BODY
     timeout: float = TARGET_TIMEOUT
     tunnel: TunnelSettings = field(default_factory=lambda: TunnelSettings(kind="none"))
+    insecure: bool = False  # an https:// target with a self-signed certificate
+    cacert: str | None = None
     history: bool = False  # `capture` starts a history session (rotated by size)
     routes: tuple[Route, ...] = ()
     sinks: tuple[RedisSpec, ...] = ()
@@ -191,10 +196,14 @@ def join_url(target: str, prefix: str, raw_path: str) -> str:
 
 @functools.lru_cache(maxsize=16)
 def _split(target: str, prefix: str) -> tuple[str, str]:
-    """(origin, path prefix) of a target, parsed once: httpx.URL costs ~60 µs a delivery."""
-    url = httpx.URL(target)
-    origin = f"{url.scheme}://{url.netloc.decode('ascii')}"
-    return origin, url.raw_path.decode("ascii").split("?")[0].rstrip("/") + prefix.rstrip("/")
+    """(origin, path prefix) of a target (a URL `parse_target` made), parsed once."""
+    url = urlsplit(target)
+    return f"{url.scheme}://{url.netloc}", url.path.rstrip("/") + prefix.rstrip("/")
+
+
+def _origin(url: str) -> str:
+    """scheme://host:port of a URL (what its proxy depends on)."""
+    return "/".join(url.split("/", 3)[:3])
 
 
 async def _within(seconds: float, work: Awaitable[T]) -> T:
@@ -208,14 +217,18 @@ async def _within(seconds: float, work: Awaitable[T]) -> T:
 class Relay:
     """The ASGI app plus the target's health watch; it reports through `queue`."""
 
-    def __init__(self, settings: RelaySettings, client: httpx.AsyncClient,
+    def __init__(self, settings: RelaySettings, client: aiohttp.ClientSession,
                  capture: CaptureFile, queue: asyncio.Queue[RelayEvent],
                  fanout: Fanout | None = None) -> None:
+        from ofevents_cli.shells.http_client import proxy
+
         self.settings = settings
         self.client = client
         self.capture = capture
         self.queue = queue
         self.routes = settings.all_routes
+        # each target's proxy, read once (None for a loopback one)
+        self.proxies = {_origin(r.to): proxy(r.to) for r in self.routes}
         self.router = Router(
             Copies(self._copy_exchange, queue.put_nowait, timeout=settings.timeout,
                    attempts=settings.copy_attempts, initial_delay=settings.copy_delay),
@@ -380,31 +393,34 @@ class Relay:
             ms = (time.perf_counter() - start) * 1000
             return (503, [], b"ofevents forward stopped before the target answered\n", ms,
                     "stopped (second Ctrl+C)")
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
+            from ofevents_cli.shells.sender import describe, unreachable
+
             ms = (time.perf_counter() - start) * 1000
-            if isinstance(exc, httpx.ConnectError):
-                if route.to == self.settings.target:
+            if unreachable(exc):
+                if route.to == self.settings.target and not isinstance(
+                        exc, aiohttp.ClientSSLError):  # an untrusted target is up
                     self.target_down()
                 what = "is unreachable"
             else:
                 what = "closed the connection mid-answer"
             return (502, [], f"the target {what} (ofevents relay)\n".encode(), ms,
-                    str(exc) or type(exc).__name__)
+                    describe(exc))
         return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
 
     async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
                         body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        # a bare Request (not client.build_request) so httpx adds no default headers
-        request = httpx.Request(method, url, headers=headers, content=body)
-        response = await self.client.send(request, stream=True)
-        try:
-            answer = b"".join([chunk async for chunk in response.aiter_raw()])
-        finally:
-            await response.aclose()
-        kept = _end_to_end(response.headers.raw)
+        # latin-1 both ways: each header byte goes out as it came (shells/http_client.py)
+        sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+        async with self.client.request(method, URL(url, encoded=True), headers=sent,
+                                       data=payload(body), allow_redirects=False,
+                                       proxy=self.proxies.get(_origin(url))) as response:
+            answer = await response.read()
+            raw = list(response.raw_headers)
+        kept = _end_to_end(raw)
         if method == "HEAD":  # no body to count: the target's length is the answer's
-            kept += [(k, v) for k, v in response.headers.raw if k.lower() == b"content-length"]
-        return response.status_code, kept, answer
+            kept += [(k, v) for k, v in raw if k.lower() == b"content-length"]
+        return response.status, kept, answer
 
 
 def _uncancel() -> None:

@@ -14,11 +14,11 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Iterator
 
-import httpx
 import uvicorn
 
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.history_home import open_capture
+from ofevents_cli.shells.http_client import HttpSettings, session
 from ofevents_cli.shells.relay import (
     AgentDownloading,
     Ready,
@@ -28,7 +28,6 @@ from ofevents_cli.shells.relay import (
     Stopping,
     join_url,
 )
-from ofevents_cli.shells.sender import cookieless
 from ofevents_cli.shells.signals import stop_on_signals
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
@@ -132,20 +131,28 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
     except InputError:
         sock.close()
         raise
-    client = httpx.AsyncClient(timeout=None, trust_env=False, follow_redirects=False,
-                               cookies=cookieless(),
-                               limits=httpx.Limits(max_connections=200,
-                                                   max_keepalive_connections=50))
+    client = None
     fanout = None
-    if settings.sinks:
-        from ofevents_cli.shells.fanout import Fanout
-        from ofevents_cli.shells.redis_sink import RedisSink
+    try:  # the relay's own deadline (--timeout) applies, not the client's
+        client = session(HttpSettings(None, settings.insecure, settings.cacert), limit=200)
+        if settings.sinks:
+            from ofevents_cli.shells.fanout import Fanout
+            from ofevents_cli.shells.redis_sink import RedisSink
 
-        fanout = Fanout(queue.put_nowait)
-        for spec in settings.sinks:
-            fanout.add(None, functools.partial(RedisSink, spec))
-    relay = Relay(settings, client, capture, queue, fanout)
-    config = uvicorn.Config(relay, lifespan="off", log_config=None, access_log=False,
+            fanout = Fanout(queue.put_nowait)
+            for spec in settings.sinks:
+                fanout.add(None, functools.partial(RedisSink, spec))
+        relay = Relay(settings, client, capture, queue, fanout)
+    except InputError:
+        if client is not None:
+            await client.close()
+        capture.close()
+        sock.close()
+        raise
+    # h11, uvicorn's default parser: httptools (llhttp) answers a request target such as
+    # `@host:port/x` with its own 400 before the relay sees it, so nothing would be captured
+    config = uvicorn.Config(relay, http="h11", lifespan="off", log_config=None,
+                            access_log=False,
                             server_header=False, date_header=False, ws="none",
                             timeout_graceful_shutdown=int(settings.timeout) + 5)
     server = _Server(config)
@@ -187,7 +194,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
             relay.watch.cancel()
         if tunnel is not None:
             await tunnel.close()
-        await client.aclose()
+        await client.close()
         capture.close()
         sock.close()
         with contextlib.suppress(FileNotFoundError):  # deleted during the run: nothing to tidy

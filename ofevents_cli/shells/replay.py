@@ -2,7 +2,8 @@
 
 Yields `Replayed` per delivery and `Skipped` per unusable line; stops with an
 `UnreachableError` (exit 3) when nothing accepts the connection (refused, DNS, connect
-timeout). The target gets exactly the captured headers: no httpx defaults, no cookies.
+timeout). The target gets exactly the captured headers (plus Host and a recomputed
+Content-Length): no client defaults, no cookies.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Union
-
-import httpx
 
 from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, CaptureProblem
@@ -22,8 +21,9 @@ from ofevents_cli.shells import clock
 from ofevents_cli.shells.capture_file import read_capture_file
 from ofevents_cli.shells.config import secret_envs, secrets_for
 from ofevents_cli.shells.envelope import event_of
+from ofevents_cli.shells.http_client import HttpSettings, proxy, session
 from ofevents_cli.shells.relay import HOP_BY_HOP, join_url
-from ofevents_cli.shells.sender import cookieless, send
+from ofevents_cli.shells.sender import send
 
 __all__ = ["ReplaySettings", "Replayed", "Skipped", "read_replay_file", "replay", "sendable"]
 
@@ -38,6 +38,8 @@ class ReplaySettings:
     resign: bool = False
     secrets: tuple[str, ...] = ()
     timeout: float = REPLAY_TIMEOUT
+    insecure: bool = False  # an https:// target with a self-signed certificate
+    cacert: str | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,9 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
     """Send each capture in the order given (`replay_selection` picks them); stop with
     UnreachableError if the target is down."""
     check_secrets(settings)
-    async with httpx.AsyncClient(timeout=settings.timeout, trust_env=False,
-                                 cookies=cookieless()) as client:
+    via = proxy(settings.target)
+    http = HttpSettings(settings.timeout, settings.insecure, settings.cacert)
+    async with session(http, limit=1) as client:
         for record in records:
             if isinstance(record, CaptureProblem):
                 yield Skipped(record.line, record.message)
@@ -158,7 +161,7 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
             url = join_url(settings.target, "", record.path)
             try:
                 sent = await send(client, record.method, url, sendable(headers),
-                                  record.body, exact=True)
+                                  record.body, proxy=via)
             except ValueError as exc:
                 yield Skipped(record.line, f"cannot send this request: {exc}", kind="unsendable")
                 continue

@@ -72,10 +72,13 @@ def sinks_for(command: str, flags: Sequence[str]) -> tuple[RedisSpec, ...]:
     return sinks_from_tables(load_config().get("sinks"), str(config_file()), command)
 
 
-def webhook_settings(route: Route, provider: str, secret: str | None) -> ForwardSettings:
+def webhook_settings(route: Route, provider: str, secret: str | None, *,
+                     timeout: float = 10.0, insecure: bool = False,
+                     cacert: str | None = None) -> ForwardSettings:
     """How `listen` POSTs to a route: its own provider, secret and timeout, else the
     command's (`--provider`, `--secret`, then that provider's env var or config entry, then
-    the session secret). InputError when the secret cannot sign that provider's scheme."""
+    the session secret; `--forward-timeout`, `--insecure`, `--cacert`). InputError when the
+    secret cannot sign that provider's scheme."""
     from ofevents_cli.shells.config import secrets_for
     from ofevents_cli.shells.forwarder import ForwardSettings, check
     from ofevents_cli.shells.session_secret import session_secret
@@ -85,6 +88,7 @@ def webhook_settings(route: Route, provider: str, secret: str | None) -> Forward
     known = [given] if given else (secrets_for(None, chosen)
                                    if registry.provider(chosen).secret_env else [])
     settings = ForwardSettings(route.to, known[0] if known else session_secret(), chosen,
-                               timeout=route.timeout or ForwardSettings.timeout)
+                               timeout=route.timeout or timeout, insecure=insecure,
+                               cacert=cacert)
     check(settings)
     return settings

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from ofevents_cli import __version__
 from ofevents_cli.core import providers as registry
@@ -22,7 +23,11 @@ from ofevents_cli.core.targets import parse_target
 from ofevents_cli.errors import InputError
 from ofevents_cli.shells.clock import new_id, now
 from ofevents_cli.shells.config import resolve, secret_envs, secrets_for
+from ofevents_cli.shells.http_client import HttpSettings
 from ofevents_cli.shells.sender import Sent
+
+if TYPE_CHECKING:
+    import aiohttp
 
 USER_AGENT = f"ofevents/{__version__}"
 
@@ -98,7 +103,7 @@ class Plan:
         key = found[0]
         overrides = tuple(parse_assignment(text) for text in assignments)
         plan = cls(event, url, chosen, key, envelope, read_data(data_source), overrides)
-        plan.build(1)  # a bad --set path, envelope or secret fails here, before any request
+        next(plan.build(1))  # a bad --set path, envelope or secret fails here, not mid-run
         return plan
 
     @property
@@ -106,14 +111,13 @@ class Plan:
         """The kind of delivery id the scheme carries (`msg_…` for Svix, else `evt_…`)."""
         return registry.scheme(self.scheme).id_prefix
 
-    def build(self, count: int) -> list[SignedDelivery]:
-        """`count` deliveries, each with a fresh id and timestamp."""
-        return [
-            signed_delivery(self.event, Stamp(new_id(self.id_prefix), now()),
-                            scheme=self.scheme, secret=self.secret, user_agent=USER_AGENT,
-                            envelope=self.envelope, data=self.data, overrides=self.overrides)
-            for _ in range(count)
-        ]
+    def build(self, count: int) -> Iterator[SignedDelivery]:
+        """`count` deliveries, each with a fresh id and timestamp, made as they are taken."""
+        for _ in range(count):
+            yield signed_delivery(self.event, Stamp(new_id(self.id_prefix), now()),
+                                  scheme=self.scheme, secret=self.secret, user_agent=USER_AGENT,
+                                  envelope=self.envelope, data=self.data,
+                                  overrides=self.overrides)
 
     def request_record(self, delivery: SignedDelivery) -> dict[str, Any]:
         """The `--dry-run --json` form of a request."""
@@ -187,7 +191,7 @@ class Injection:
 
 
 async def send_all(
-    deliveries: Sequence[SignedDelivery],
+    deliveries: Iterable[SignedDelivery],
     url: str,
     *,
     duplicate: int,
@@ -195,61 +199,56 @@ async def send_all(
     on_outcome: Callable[[Outcome], None],
     save: str | None = None,
     rotate: bool = False,
-) -> list[Outcome]:
-    """Send each delivery `duplicate` times, at most `concurrency` at once; report each result
-    (and keep it in `save`, a history session when `rotate`)."""
-    import httpx
-
+    http: HttpSettings | None = None,
+) -> None:
+    """Send each delivery `duplicate` times with a fixed pool of `concurrency` workers, each
+    taking the next delivery as it is built (memory stays flat in the count); report each
+    result as it comes (and keep it in `save`, a history session when `rotate`)."""
     from ofevents_cli.shells.history_home import open_capture
+    from ofevents_cli.shells.http_client import proxy, session
     from ofevents_cli.shells.sender import send
 
+    settings = http or HttpSettings()
+    via = proxy(url)
     capture = open_capture(Path(save), rotate) if save else None
-    gate = asyncio.Semaphore(concurrency)
-    outcomes: list[Outcome] = []
     failed: list[str] = []  # the first capture write that failed
-    path = httpx.URL(url).raw_path.decode("ascii")
+    path = urlsplit(url).path or "/"
+    jobs = (d for d in deliveries for _ in range(duplicate))  # shared: each worker takes one
 
-    async def one(client: httpx.AsyncClient, delivery: SignedDelivery) -> None:
-        async with gate:
+    async def worker(client: aiohttp.ClientSession) -> None:
+        for delivery in jobs:
             sent_at = now()
-            sent = await send(client, "POST", url, delivery.headers, delivery.body)
-        problem = None
-        if capture is not None and not failed:
-            response = CaptureResponse(sent.status, round(sent.ms, 3)) if sent.status else None
-            try:
-                capture.append(Capture(new_id("dlv"), format_timestamp(sent_at), "POST", path,
-                                       delivery.headers, delivery.body, response=response))
-            except OSError as exc:  # disk full (`--save /dev/full`): said once, then not tried
-                problem = f"{capture.path}: {exc.strerror or exc}"
-                failed.append(problem)
-        elif capture is not None:
-            problem = failed[0]
-        outcome = Outcome(delivery, sent, problem)
-        outcomes.append(outcome)
-        on_outcome(outcome)
+            sent = await send(client, "POST", url, delivery.headers, delivery.body, proxy=via)
+            problem = None
+            if capture is not None and not failed:
+                response = (CaptureResponse(sent.status, round(sent.ms, 3)) if sent.status
+                            else None)
+                try:
+                    capture.append(Capture(new_id("dlv"), format_timestamp(sent_at), "POST",
+                                           path, delivery.headers, delivery.body,
+                                           response=response))
+                except OSError as exc:  # disk full (`--save /dev/full`): said once, not again
+                    problem = f"{capture.path}: {exc.strerror or exc}"
+                    failed.append(problem)
+            elif capture is not None:
+                problem = failed[0]
+            on_outcome(Outcome(delivery, sent, problem))
 
     try:
-        async with httpx.AsyncClient(timeout=10.0) as client:
-            jobs: list[Awaitable[None]] = [
-                one(client, d) for d in deliveries for _ in range(duplicate)
-            ]
-            await asyncio.gather(*jobs)
+        async with session(settings, limit=concurrency) as client:
+            await asyncio.gather(*(worker(client) for _ in range(concurrency)))
     finally:
         if capture is not None:
             capture.close()
-    return outcomes
 
 
 def request_text(delivery: SignedDelivery, url: str) -> str:
-    """The HTTP/1.1 request `--dry-run` shows instead of sending (LF-separated for reading).
-
-    Built by the same httpx client setup that sends, so its added headers are shown too.
-    """
-    import httpx
-
-    with httpx.Client() as client:
-        request = client.build_request("POST", url, headers=list(delivery.headers),
-                                       content=delivery.body)
-    lines = [f"POST {request.url.raw_path.decode('ascii')} HTTP/1.1"]
-    lines += [f"{name.decode()}: {value.decode()}" for name, value in request.headers.raw]
+    """The HTTP/1.1 request `--dry-run` shows instead of sending (LF-separated for reading):
+    what the client of `send_all` writes, `Host` first and `Content-Length` last
+    (shells/http_client.py: no header of the client's own)."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"POST {target} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in delivery.headers]
+    lines.append(f"Content-Length: {len(delivery.body)}")
     return "\n".join(lines) + "\n\n" + delivery.body.decode("utf-8")

@@ -155,7 +155,7 @@ def check_captures(
     """Every delivery of every capture file, in order; `-` reads standard input."""
     for source in sources:
         try:
-            for item in read_capture_file(source):
+            for item in read_capture_file(source, lean=True):  # the verdict needs no more
                 if isinstance(item, CaptureProblem):
                     yield Unreadable(source, item.line, item.message)
                     continue

@@ -74,13 +74,14 @@ class WorkerSettings:
 
 class _Worker:
     def __init__(self, settings: WorkerSettings, stop: asyncio.Event) -> None:
-        from ofevents_cli.shells.outbound import Poster
+        from ofevents_cli.shells.http_client import HttpSettings, proxy, session
 
         self.s = settings
         self.stop = stop
         self.values: asyncio.Queue[WorkerValue | None] = asyncio.Queue()
         self.redis: Any = connect(settings.source)
-        self.http = Poster(settings.timeout, settings.concurrency)
+        self.proxy = proxy(settings.target)  # the environment's, None for a loopback target
+        self.http = session(HttpSettings(settings.timeout), limit=settings.concurrency)
         self.agent = f"ofevents/{__version__} (worker {settings.consumer})"
         self.in_flight: set[asyncio.Task[None]] = set()
         self.holding: set[str] = set()  # entry ids in flight
@@ -210,12 +211,14 @@ class _Worker:
     async def post(self, item: Item) -> tuple[int | None, float, str | None, bool]:
         """One attempt: (status, ms, error, unreachable)."""
         from ofevents_cli.shells.forwarder import webhook_headers
+        from ofevents_cli.shells.sender import send
 
         try:
             if item.kind == "event":
                 headers = webhook_headers(self.s.scheme, self.s.secret, item.body, item.id,
                                           agent=self.agent)
-                sent = await self.http.send("POST", self.s.target, headers, item.body)
+                sent = await send(self.http, "POST", self.s.target, headers, item.body,
+                                  proxy=self.proxy)
             else:
                 from ofevents_cli.shells.relay import join_url
                 from ofevents_cli.shells.replay import sendable
@@ -223,8 +226,9 @@ class _Worker:
                 refused = target_problem(item.path)
                 if refused is not None:  # an entry must not choose the host either
                     return None, 0.0, f"{PERMANENT}path {item.path[:80]!r}: {refused}", False
-                sent = await self.http.send(item.method, join_url(self.s.target, "", item.path),
-                                            sendable(item.headers), item.body)
+                sent = await send(self.http, item.method,
+                                  join_url(self.s.target, "", item.path),
+                                  sendable(item.headers), item.body, proxy=self.proxy)
         except ValueError as exc:
             return None, 0.0, f"{PERMANENT}cannot send this request: {exc}", False
         return sent.status, sent.ms, sent.error, sent.unreachable
@@ -391,7 +395,7 @@ class _Worker:
         for task in self.in_flight:
             task.cancel()
         with contextlib.suppress(Exception):
-            await self.http.aclose()
+            await self.http.close()
         with contextlib.suppress(Exception):
             await self.redis.aclose()
 

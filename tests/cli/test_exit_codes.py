@@ -32,6 +32,7 @@ ROWS = [
     ("trigger no.such.event -s s3cr3t", "bad input", 2),
     ("trigger tip.received -s s3cr3t --count 0", "bad input", 2),
     ("trigger tip.received -s s3cr3t --to {closed}", "unreachable", 3),
+    ("trigger tip.received -s s3cr3t --to {target}/slow/2 --timeout 0.3", "timeout", 3),
     ("replay {good} --to {target}", "ok", 0),
     ("replay {good} --to {failing}", "failures", 1),
     ("replay {garbage} --to {target}", "bad input", 2),

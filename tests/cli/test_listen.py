@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -384,3 +385,23 @@ def test_the_last_event_of_max_events_comes_before_disconnected() -> None:
     events = [n for n, text in enumerate(lines) if text.startswith('{"_event"')]
     [stop] = [n for n, text in enumerate(lines) if text.startswith("disconnected:")]
     assert len(events) == 3 and max(events) < stop
+
+
+def test_max_events_exits_at_once_while_the_server_still_streams() -> None:
+    """--max-events 5 with 20,000 events queued behind them: exit 0 without waiting out
+    websockets' close handshake timeout (10 s) while the server sends the rest."""
+    import time
+
+    with emulator_thread(buffer=20_001) as (served, loop):
+        done = threading.Event()
+        batch = [{"event": "typing", "accountId": ACCOUNT}] * 10_000  # the most one emit takes
+        loop.call_soon_threadsafe(lambda: (served.app.emit(batch), served.app.emit(batch),
+                                           done.set()))
+        assert done.wait(10)
+        start = time.monotonic()
+        result = runner.invoke(app, ["listen", "--url", served.url, "--api-key", KEY,
+                                     "--ws-token", TOKEN, "--json", "--max-events", "5",
+                                     "--resume", served.app.bus.id_of(0)])
+        seconds = time.monotonic() - start
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 5 and seconds < 8, seconds

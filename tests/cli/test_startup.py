@@ -17,7 +17,8 @@ from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
 from tests.receiver import receiver
 
 # what no --help prints with (help is plain text: rich_markup_mode=None), or needs
-NOT_FOR_HELP = {"pydantic", "pydantic_core", "rich", "httpx", "websockets", "uvicorn", "pyngrok"}
+NOT_FOR_HELP = {"pydantic", "pydantic_core", "rich", "httpx", "aiohttp", "orjson", "websockets",
+                "uvicorn", "pyngrok"}
 MACHINERY = ("ofevents_cli.shells", "ofevents_cli.render", "ofevents_cli.core")
 # what --help does print: the provider names and choices come from the registry
 PRINTED = {"ofevents_cli.core", "ofevents_cli.core.providers", "ofevents_cli.core.schemes",

@@ -9,6 +9,7 @@ from ofevents_cli.core.capture import (
     CaptureProblem,
     CaptureResponse,
     CaptureVerification,
+    format_timestamp,
     read_captures,
 )
 
@@ -72,3 +73,16 @@ def test_json_escapes_inside_a_body_are_bytes_like_any_other() -> None:
     bad = capture.to_json().replace('"x-n","a', '"x-n","\\ud800')
     [problem] = list(read_captures([bad.encode()]))
     assert isinstance(problem, CaptureProblem) and "header 'x-n'" in problem.message
+
+
+def test_big_integers_and_blank_lines_read_as_before() -> None:
+    """A 25-digit status keeps its digits (orjson alone would make it a float, and the record
+    a different one); whitespace-only lines are skipped, byte lines as text lines."""
+    line = json.loads(Capture("d1", format_timestamp(0), "POST", "/", (), b"{}").to_json())
+    line["response"] = {"status": 1234567890123456789012345, "ms": 1.5}
+    text = json.dumps(line)
+    records = list(read_captures([text, "  \t", b"\r\n", text.encode()]))
+    assert [r.line for r in records] == [1, 4]
+    for record in records:
+        assert isinstance(record, Capture) and record.response is not None
+        assert record.response.status == 1234567890123456789012345

@@ -68,12 +68,14 @@ def test_clock_tolerance(skew: float, status: Status) -> None:
     assert clock_check("http://t/", skew, None).status is status
 
 
-def test_proxy_passwords_hidden_and_localhost_warning() -> None:
-    """Passwords never show; a proxy that would carry localhost traffic is a warning."""
+def test_proxy_passwords_hidden_and_loopback_direct() -> None:
+    """Passwords never show; loopback never goes through a proxy, so no warning; the
+    lower-case variable is the one used, as the clients read it."""
     check = proxy_check({"https_proxy": "http://u:secret@p:1"})
     assert check.status is Status.OK and "secret" not in check.detail
-    assert proxy_check({"HTTP_PROXY": "http://p:1"}).status is Status.WARN
-    assert proxy_check({"HTTP_PROXY": "http://p:1", "NO_PROXY": "*"}).status is Status.OK
+    assert proxy_check({"HTTP_PROXY": "http://p:1"}).status is Status.OK
+    both = proxy_check({"HTTP_PROXY": "http://upper:1", "http_proxy": "http://lower:1"})
+    assert "lower" in both.detail and "upper" not in both.detail
 
 
 def test_agent_named_but_missing_fails_default_missing_warns() -> None:

@@ -123,3 +123,48 @@ def test_encode_refuses_a_lone_surrogate() -> None:
         assert "text holds a lone surrogate" in str(exc)
     else:
         raise AssertionError("encoded a lone surrogate")
+
+
+def test_integers_past_64_bits_keep_every_digit_through_decode_and_line() -> None:
+    """A 30-digit id (orjson would read it as a float) decodes and re-encodes exactly."""
+    big = 123456789012345678901234567890
+    text = ('{"op":"event","id":"e1","event":"tip","accountId":"1","ts":"t",'
+            f'"data":{{"n":{big},"nested":{{"deep":[{-big}]}},"f":25.0}}}}')
+    event = frames.decode_server(text)
+    assert isinstance(event, frames.Event)
+    assert event.data["n"] == big and event.data["nested"]["deep"] == [-big]
+    line = frames.flat_json(event)
+    assert str(big).encode() in line and json.loads(line)["f"] == 25.0
+
+
+def test_the_fast_reader_refuses_what_the_strict_rules_refuse() -> None:
+    """Lone surrogates, 1e999 and 65 levels of nesting are Malformed with the usual reasons."""
+    head = '{"op":"event","id":"e1","event":"tip","accountId":"1","ts":"t","data":'
+    cases = {'{"x":"\\ud800"}': "lone surrogate", '{"x":1e999}': "out of range",
+             '{"x":' + "[" * 65 + "]" * 65 + "}": "nested deeper"}
+    for data, reason in cases.items():
+        got = frames.decode_server(head + data + "}")
+        assert isinstance(got, frames.Malformed) and reason in got.reason, got
+
+
+def test_flat_lines_are_the_same_object_however_the_frame_was_written() -> None:
+    """The data text passed through (compact frames, data last) or re-encoded (anything
+    else: spaces, data not last, a container or a quoted `,"data":{` before it) gives the
+    same flat object, keys in the same order; a 30-digit number keeps its digits."""
+    cases = [
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1,"b":"é"}}',
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1},"z":{}}',
+        '{"op":"event","m":{"data":{"q":1}},"id":"e","event":"t","accountId":"1","ts":"x",'
+        '"data":{"a":1}}',
+        '{"op":"event","id":"e,\\"data\\":{","event":"t","accountId":"1","ts":"x",'
+        '"data":{"a":[1,{"b":2}]}}',
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data": {"a":1}}',
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"_id":1}}',
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x",'
+        '"data":{"n":123456789012345678901234567890}}',
+    ]
+    for text in cases:
+        event = frames.decode_server(text)
+        assert isinstance(event, frames.Event), text
+        line = json.loads(frames.flat_json(event))
+        assert line == event.flat() and list(line) == list(event.flat()), text

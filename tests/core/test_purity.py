@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 CORE = Path(__file__).resolve().parents[2] / "ofevents_cli" / "core"
-FORBIDDEN_MODULES = {"asyncio", "socket", "httpx", "websockets", "pyngrok", "rich", "typer",
-                     "uvicorn", "time", "os", "subprocess", "threading"}
+FORBIDDEN_MODULES = {"asyncio", "socket", "httpx", "aiohttp", "websockets", "pyngrok", "rich",
+                     "typer", "uvicorn", "time", "os", "subprocess", "threading"}
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "getenv", "urandom"}
 
 

@@ -112,3 +112,19 @@ def test_only_origin_form_paths_without_dot_segments_are_relayable(
         target: str, allowed: bool) -> None:
     """The rule the relay applies to every request target."""
     assert (target_problem(target) is None) is allowed
+
+
+def test_a_body_nested_past_any_parser_is_relayed_as_bytes(tmp_path: Path) -> None:
+    """200,000 `[`: too deep for orjson and for Python's json (RecursionError); the relay
+    still relays, captures and answers it, with no event type."""
+    body = b"[" * 200_000
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        request = (b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(body))
+        answer = raw_exchange(run, request + body)
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 200 ")
+    assert [r.body for r in target.requests] == [body]
+    [delivered] = run.of(Delivered)
+    assert delivered.event is None and delivered.status == 200
+    assert records(tmp_path / "c.jsonl")[0].body == body
