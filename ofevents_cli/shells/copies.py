@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 
 from ofevents_cli.core.capture import Capture, CaptureRoute
 from ofevents_cli.core.routes import Route
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["Copies", "CopyJob", "Router", "matching_routes", "route_headers", "with_routes"]
 
 RawHeaders = list[tuple[bytes, bytes]]
-# (method, url, headers, body, timeout) -> the status; raises TimeoutError or httpx errors
+# (method, url, headers, body, timeout) -> the status; raises TimeoutError or aiohttp's errors
 Exchange = Callable[[str, str, RawHeaders, bytes, float], Awaitable[int]]
 
 
@@ -144,7 +144,7 @@ class Copies:
                                          job.route.timeout or self.timeout)
         except asyncio.TimeoutError:
             return None, (time.perf_counter() - start) * 1000, "timed out"
-        except httpx.TransportError as exc:
+        except (aiohttp.ClientError, OSError) as exc:
             return None, (time.perf_counter() - start) * 1000, describe(exc)
         return status, (time.perf_counter() - start) * 1000, None
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # imported where used: a plain `listen` needs none of them
     from ofevents_cli.shells.forwarder import ForwardSettings
 
 DRAIN_TIMEOUT = 30.0
-STOP_DRAIN = 5.0  # Ctrl+C with routes or sinks: how long what they hold may still take
+STOP_DRAIN = 5.0  # Ctrl+C with --forward-to, routes or sinks: how long what they hold may still take
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,10 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                         break
         except asyncio.CancelledError:
             if not reader_gone or task is None:
-                if fanout is not None:  # Ctrl+C: what routes and sinks hold may still go
+                # Ctrl+C: what the forwarder, routes and sinks hold may still go
+                if forwarder is not None:
+                    await forwarder.drain(min(drain, STOP_DRAIN))
+                if fanout is not None:
                     await fanout.drain(min(drain, STOP_DRAIN))
                 raise
             task.uncancel()
