@@ -29,7 +29,8 @@ if TYPE_CHECKING:  # imported where used: a plain `listen` needs none of them
     from ofevents_cli.shells.forwarder import ForwardSettings
 
 DRAIN_TIMEOUT = 30.0
-STOP_DRAIN = 5.0  # Ctrl+C with --forward-to, routes or sinks: how long what they hold may still take
+# Ctrl+C with --forward-to, routes or sinks: how long what they still hold may take.
+STOP_DRAIN = 5.0
 
 
 @dataclass(frozen=True)
