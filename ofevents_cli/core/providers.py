@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from importlib import resources
-from importlib.resources.abc import Traversable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ofevents_cli.core.schemes import HexScheme, Scheme, StandardWebhooksScheme, TimestampedScheme
 from ofevents_cli.errors import InputError
+
+if TYPE_CHECKING:  # importlib.resources (and tempfile, random) only where a fixture is read
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "Envelope",
@@ -86,6 +87,8 @@ class Provider:
         """Its fixture files: `ofevents_cli/fixtures/<name>/` unless given."""
         if self.fixtures is not None:
             return self.fixtures
+        from importlib import resources
+
         return resources.files("ofevents_cli") / "fixtures" / self.name
 
     def envelope(self, name: str | None = None) -> Envelope:

@@ -9,9 +9,7 @@ one of them (or a subclass) to the registry in core/providers.py. Pure: no I/O, 
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hmac
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +58,13 @@ def parse_unix(raw: str) -> int:
     if not _UNIX.fullmatch(raw):
         raise Malformed(f"timestamp {raw[:40]!r} is not unix seconds (ASCII digits only)")
     return int(raw)
+
+
+def _b64decode(text: str) -> bytes:
+    """Strict base64 (`validate=True`); base64 is imported here, not by every `--help`."""
+    import base64
+
+    return base64.b64decode(text, validate=True)
 
 
 def _text_key(secret: str) -> bytes:
@@ -122,7 +127,7 @@ class Scheme:
     def encode(self, mac: bytes) -> str:
         """The MAC as the header writes it (without decoration)."""
         if self.encoding == "base64":
-            return base64.b64encode(mac).decode("ascii")
+            return binascii.b2a_base64(mac, newline=False).decode("ascii")
         return mac.hex()
 
     def render(self, signature: str, msg_id: str, timestamp: int) -> list[tuple[str, str]]:
@@ -146,12 +151,14 @@ class Scheme:
     def matches(self, macs: Sequence[bytes], candidates: Sequence[str]) -> bool:
         """Whether any received signature equals any of `macs`; constant-time, and every
         comparison is made, so timing does not tell which matched."""
+        from hmac import compare_digest  # here: `--help` imports this module, not OpenSSL
+
         encodings = [self.encode(mac).encode("ascii") for mac in macs]
         found = False
         for candidate in candidates:
             given = candidate.encode("utf-8", "surrogatepass")  # never matches, never raises
             for encoded in encodings:
-                found |= hmac.compare_digest(encoded, given)
+                found |= compare_digest(encoded, given)
         return found
 
     def key_variants(self, secret: str) -> Iterator[KeyVariant]:
@@ -164,7 +171,7 @@ class Scheme:
                              "one side strips the `whsec_` prefix and the other does not: use "
                              "the same secret text")
         try:
-            decoded = base64.b64decode(bare, validate=True)
+            decoded = _b64decode(bare)
         except (binascii.Error, ValueError):
             return
         yield KeyVariant("secret base64-decoded", decoded,
@@ -189,7 +196,7 @@ class StandardWebhooksScheme(Scheme):
     def key(self, secret: str) -> bytes:
         """The base64-decoded part after `whsec_`."""
         try:
-            return base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+            return _b64decode(secret.removeprefix("whsec_"))
         except (binascii.Error, ValueError) as exc:
             raise ValueError("a Svix secret is `whsec_` followed by base64") from exc
 
@@ -305,13 +312,15 @@ class TimestampedScheme(Scheme):
 
     def matches(self, macs: Sequence[bytes], candidates: Sequence[str]) -> bool:
         """Hex in any case, or base64."""
+        from hmac import compare_digest
+
         hexes = [mac.hex().encode() for mac in macs]
-        b64s = [base64.b64encode(mac) for mac in macs]
+        b64s = [binascii.b2a_base64(mac, newline=False) for mac in macs]
         found = False
         for candidate in candidates:
             given = candidate.encode("utf-8", "surrogatepass")
             for encoded in hexes:
-                found |= hmac.compare_digest(encoded, given.lower())
+                found |= compare_digest(encoded, given.lower())
             for encoded in b64s:
-                found |= hmac.compare_digest(encoded, given)
+                found |= compare_digest(encoded, given)
         return found
