@@ -1,38 +1,76 @@
 """The `ofevents` command: one root app composed from one small module per command.
 
-Command modules import only typer at import time (their work is imported when they run), so
-`ofevents --help` and `--version` stay fast. They hold real annotations (no `from __future__
-import annotations`): typer would evaluate string ones, every command's, on each start (~15 ms
-of every --help). tests/cli/test_startup.py checks both.
+A command's module is imported, and the command built, only when it is looked up
+(cli/lazy_commands.py): `ofevents --help` and `--version` build none, `verify --help` builds
+`verify` alone. Command modules import only typer at import time (their work is imported when
+they run) and hold real annotations (no `from __future__ import annotations`): typer would
+evaluate string ones on each start. tests/cli/test_startup.py checks both.
 """
 
-from typing import Annotated
+import functools
+import importlib
+from typing import Annotated, Any
 
 import typer
 
 from ofevents_cli import __version__
-from ofevents_cli.cli import (
-    check,
-    config,
-    doctor,
-    emulator,
-    events,
-    forward,
-    history,
-    inspector,
-    listen,
-    replay,
-    trigger,
-    verify,
-    worker,
-)
-from ofevents_cli.cli.boundary import DEBUG, OfeventsGroup
+from ofevents_cli.cli.boundary import DEBUG, OfeventsGroup, readable_metavars
 from ofevents_cli.cli.examples import epilog, short_help
+from ofevents_cli.cli.lazy_commands import LazyCommands
 from ofevents_cli.cli.optional_value import OptionalValueCommand
+
+# in the order a user meets them: tail, develop locally, receive, re-send, look back, fire,
+# check, then the groups; name -> (module in ofevents_cli.cli, its command function or
+# Typer app, command class). `--save` / `--keep` alone mean "in the history"
+# (OptionalValueCommand)
+COMMANDS: dict[str, tuple[str, str, type[OptionalValueCommand] | None]] = {
+    "listen": ("listen", "listen", OptionalValueCommand),
+    "emulator": ("emulator", "emulator", None),
+    "forward": ("forward", "forward", None),
+    "worker": ("worker", "worker", None),
+    "replay": ("replay", "replay", None),
+    "inspect": ("inspector", "inspect", None),
+    "trigger": ("trigger", "trigger", OptionalValueCommand),
+    "verify": ("verify", "verify", None),
+    "check": ("check", "check", None),
+    "doctor": ("doctor", "doctor", None),
+    "history": ("history", "app", None),
+    "events": ("events", "app", None),
+    "config": ("config", "app", None),
+}
+
+
+def build(name: str) -> Any:
+    """The Click command for `name`, registered on a Typer of its own exactly as on the root
+    (same short help, examples and class), then readable metavars."""
+    module_name, attribute, cls = COMMANDS[name]
+    target = getattr(importlib.import_module(f"ofevents_cli.cli.{module_name}"), attribute)
+    holder = typer.Typer(rich_markup_mode=None, add_completion=False)
+    if isinstance(target, typer.Typer):
+        holder.add_typer(target, name=name, short_help=short_help(name), epilog=epilog(name))
+    else:
+        holder.command(name, cls=cls, short_help=short_help(name), epilog=epilog(name))(target)
+    command = typer.main.get_group(holder).commands[name]
+    readable_metavars(command)
+    return command
+
+
+class RootGroup(OfeventsGroup):
+    """`ofevents`: every command listed from the start, each built when it runs."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands = LazyCommands({name: functools.partial(build, name) for name in COMMANDS})
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the short-help table, building no command to show it."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, short_help(name)) for name in self.commands])
+
 
 app = typer.Typer(
     name="ofevents",
-    cls=OfeventsGroup,
+    cls=RootGroup,
     help="The developer CLI for OnlyFans-API event streams and webhooks.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -57,21 +95,6 @@ def root(
 ) -> None:
     """Listen to the EventBus, forward and verify webhooks, trigger signed test events."""
     DEBUG.set(debug)
-
-
-# in the order a user meets them: tail, develop locally, receive, re-send, look back, fire,
-# check; `--save` / `--keep` alone mean "in the history" (OptionalValueCommand)
-for _name, _command, _cls in (
-        ("listen", listen.listen, OptionalValueCommand), ("emulator", emulator.emulator, None),
-        ("forward", forward.forward, None), ("worker", worker.worker, None),
-        ("replay", replay.replay, None),
-        ("inspect", inspector.inspect, None), ("trigger", trigger.trigger, OptionalValueCommand),
-        ("verify", verify.verify, None), ("check", check.check, None),
-        ("doctor", doctor.doctor, None)):
-    app.command(_name, cls=_cls, short_help=short_help(_name), epilog=epilog(_name))(_command)
-for _name, _group in (("history", history.app), ("events", events.app),
-                      ("config", config.app)):
-    app.add_typer(_group, name=_name, short_help=short_help(_name), epilog=epilog(_name))
 
 
 def main() -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from ofevents_cli.cli.app import app
+from ofevents_cli.cli.app import COMMANDS, app
+from ofevents_cli.cli.examples import short_help
 from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
 from tests.receiver import receiver
 
@@ -86,6 +88,29 @@ def test_version_imports_no_command_machinery(tmp_path: Path) -> None:
     assert code == 0 and stdout.startswith("ofevents ")
     assert packages(modules) & NOT_FOR_HELP == set()
     assert sorted(m for m in modules if m.startswith(MACHINERY) and m not in PRINTED) == []
+
+
+COMMAND_MODULES = {f"ofevents_cli.cli.{module}" for module, _, _ in COMMANDS.values()}
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["verify", "--help"],
+                                  ["history", "show", "--help"]], ids=" ".join)
+def test_only_the_command_that_runs_is_built(tmp_path: Path, args: list[str]) -> None:
+    """Typer builds every command it is given before parsing a flag (most of a `--help`), so
+    the root builds a command, and imports its module, only when that command runs: the root's
+    `--version` and `--help` import no command module, `verify --help` only verify's."""
+    code, modules, stdout = imported(tmp_path, *args)
+    assert code == 0 and stdout
+    wanted = {f"ofevents_cli.cli.{COMMANDS[args[0]][0]}"} if args[0] in COMMANDS else set()
+    assert modules & COMMAND_MODULES == wanted
+
+
+def test_the_command_list_names_every_command_in_order() -> None:
+    """`ofevents --help` lists every command with its one line, without building any."""
+    listed = CliRunner().invoke(app, ["--help"]).stdout
+    rows = [line.split()[0] for line in listed.split("Commands:")[1].splitlines() if line.strip()]
+    assert rows == list(COMMANDS)
+    assert short_help("verify") in listed
 
 
 def test_command_annotations_are_not_strings() -> None:
