@@ -21,23 +21,26 @@ _HUGE = float(2**63)
 SLOW = object()  # `fast_loads`: read this one with the stdlib decoder
 
 
-def _huge_float(value: Any) -> bool:
-    """Whether a decoded value holds a float of 2**63 or more (without recursion)."""
-    items = [value]
+def _huge_or_deep(value: dict[str, Any] | list[Any], max_depth: int | None) -> bool:
+    """Whether a decoded object or array holds a float of 2**63 or more, or (with
+    `max_depth`) a container `max_depth` levels down (the top is level 0, as
+    `strictjson.problem` counts), without recursion: one pass, only containers pushed."""
+    items: list[tuple[Any, int]] = [(value, 0)]
     while items:
-        item = items.pop()
-        kind = type(item)
-        if kind is dict:
-            items.extend(item.values())
-        elif kind is list:
-            items.extend(item)
-        elif kind is float and not -_HUGE < item < _HUGE:
+        item, depth = items.pop()
+        if max_depth is not None and depth >= max_depth:
             return True
+        for child in item.values() if type(item) is dict else item:
+            kind = type(child)
+            if kind is dict or kind is list:
+                items.append((child, depth + 1))
+            elif kind is float and not -_HUGE < child < _HUGE:
+                return True
     return False
 
 
 def _huge_float_near(value: Any) -> bool:
-    """`_huge_float` for the top level of an object and the objects right under it."""
+    """`_huge_or_deep`'s float test for the top of an object and the objects right under it."""
     if type(value) is not dict:
         return type(value) is float and not -_HUGE < value < _HUGE
     for item in value.values():
@@ -65,8 +68,8 @@ def fast_loads(text: str | bytes, *, nesting: bool, near: bool = False) -> Any:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
         return SLOW
-    if nesting and (text.count("{") + text.count("[") if isinstance(text, str)
-                    else text.count(b"{") + text.count(b"[")) > MAX_DEPTH:
-        return SLOW
-    huge = _huge_float_near(value) if near else _huge_float(value)
+    if type(value) is not dict and type(value) is not list:
+        return SLOW if type(value) is float and not -_HUGE < value < _HUGE else value
+    huge = (_huge_float_near(value) if near
+            else _huge_or_deep(value, MAX_DEPTH if nesting else None))
     return SLOW if huge else value

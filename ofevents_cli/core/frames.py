@@ -122,7 +122,7 @@ def _escaped(key: str) -> str:
     return key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Event:
     """Server -> client: one event of one account."""
 
@@ -131,8 +131,13 @@ class Event:
     account_id: str
     ts: str
     data: Mapping[str, Any] = field(default_factory=dict)
-    # the frame's text, when its `data` object can be passed through as it came (`flat_json`)
-    wire: str | None = field(default=None, compare=False, repr=False)
+
+    def __init__(self, id: str, event: str, account_id: str, ts: str,
+                 data: Mapping[str, Any] | None = None) -> None:
+        """One dict update instead of a frozen dataclass's `object.__setattr__` per field (a
+        third of decoding an event frame); the instance stays frozen."""
+        self.__dict__.update(id=id, event=event, account_id=account_id, ts=ts,
+                             data={} if data is None else data)
 
     def flat(self) -> dict[str, Any]:
         """The event as the BetterFans SDK hands it to a handler: `accountId` and the data
@@ -243,14 +248,11 @@ def _hello(o: Mapping[str, Any]) -> Hello:
                  _accounts(o), resume, _text(o, "client", required=False))
 
 
-def _event(o: Mapping[str, Any], wire: str | None = None) -> Event:
+def _event(o: Mapping[str, Any]) -> Event:
     event_id, name, account, ts, data = (o.get("id"), o.get("event"), o.get("accountId"),
                                          o.get("ts"), o.get("data", {}))
     if (type(event_id) is str and type(name) is str and type(account) is str
             and type(ts) is str and type(data) is dict):  # the hot path: well-formed
-        # `data` last: its text may be the frame's tail (`_passed_through` makes sure)
-        if wire is not None and type(o) is dict and next(reversed(o)) == "data":
-            return Event(event_id, name, account, ts, data, wire)
         return Event(event_id, name, account, ts, data)
     data = o.get("data", {})
     if not isinstance(data, dict):
@@ -308,8 +310,7 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
     if isinstance(text, bytes):
         return Malformed("binary frame (the protocol uses text frames only)")
     obj = fastjson.fast_loads(text, nesting=True)
-    fast = obj is not fastjson.SLOW
-    if not fast:
+    if obj is fastjson.SLOW:
         try:
             obj = _DECODER.decode(text)
         except strictjson.OutOfRange as exc:
@@ -333,8 +334,6 @@ def _decode(text: str | bytes, ops: Mapping[str, Callable[[Mapping[str, Any]], A
     if parse is None:
         return Unknown(op)
     try:
-        if parse is _event and fast:  # strict as it came: its data may pass through
-            return _event(obj, text)
         return parse(obj)
     except _Bad as exc:
         return Malformed(f"{op}: {exc}")
@@ -404,38 +403,23 @@ def flat_json(event: Event) -> bytes:
     a `--forward-to` body. orjson, unless a value is one it cannot write (an integer past 64
     bits): the stdlib then writes the same object. Decoded frames hold no NaN and no lone
     surrogate, so either one always succeeds."""
-    if event.wire is not None and event.data:
-        line = _passed_through(event, event.wire)
-        if line is not None:
-            return line
+    data = event.data
+    # the common case: `data`'s keys need no escaping, so its members follow the metadata as
+    # orjson writes them (two small dumps cost less than merging them into one dict first)
+    if data and "accountId" not in data and "\x00_" not in "\x00" + "\x00".join(data):
+        try:
+            members = orjson.dumps(data)
+        except TypeError:
+            pass
+        else:
+            head = orjson.dumps({META_EVENT: event.event, META_ID: event.id,
+                                 META_TS: event.ts, "accountId": event.account_id})
+            return b"".join((head[:-1], b",", members[1:]))
     flat = event.flat()
     try:
         return orjson.dumps(flat)
     except TypeError:
         return _COMPACT.encode(flat).encode("utf-8")
-
-
-_DATA = b',"data":{'
-
-
-def _passed_through(event: Event, wire: str) -> bytes | None:
-    """The flat line made of ofevents' metadata and the frame's own `data` text, not
-    re-encoded. The frame was strict JSON with `data` its last member; when no bracket comes
-    before the first `,"data":{` but the frame's own (strings rarely hold one: then this
-    says None), every member before is a scalar, so that is the member (no string holds an
-    unescaped quote) and the rest is its text. None too when the frame is written otherwise
-    (spaces, …) or a data key needs escaping."""
-    raw = wire.encode("utf-8")  # a copy of the UTF-8 the JSON reader already made
-    at = raw.find(_DATA)
-    if (at < 0 or not raw.endswith(b"}}") or raw.count(b"{", 0, at) != 1
-            or raw.count(b"[", 0, at)):
-        return None
-    data = event.data
-    if "accountId" in data or "\x00_" in "\x00" + "\x00".join(data):
-        return None
-    head = orjson.dumps({META_EVENT: event.event, META_ID: event.id, META_TS: event.ts,
-                         "accountId": event.account_id})
-    return b"".join((head[:-1], b",", raw[at + len(_DATA):-1]))
 
 
 def matches(event: str, account_id: str, subscribe: Sequence[str],

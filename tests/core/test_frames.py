@@ -148,10 +148,14 @@ def test_the_fast_reader_refuses_what_the_strict_rules_refuse() -> None:
 
 
 def test_flat_lines_are_the_same_object_however_the_frame_was_written() -> None:
-    """The data text passed through (compact frames, data last) or re-encoded (anything
-    else: spaces, data not last, a container or a quoted `,"data":{` before it) gives the
-    same flat object, keys in the same order; a 30-digit number keeps its digits."""
+    """However the frame was written (spaces, data not last, a container or a quoted
+    `,"data":{` before it, a key given twice) its line is one JSON object, the event as
+    decoded, keys in the same order; a 30-digit number keeps its digits."""
     cases = [
+        '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1},'
+        '"data":{"b":2}}',
+        '{"op":"event","seq":1,"id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1},'
+        '"seq":{"b":2}}',
         '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1,"b":"é"}}',
         '{"op":"event","id":"e","event":"t","accountId":"1","ts":"x","data":{"a":1},"z":{}}',
         '{"op":"event","m":{"data":{"q":1}},"id":"e","event":"t","accountId":"1","ts":"x",'
