@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from ofevents_cli.cli.boundary import guarded
-from ofevents_cli.cli.options import FIXTURES_HELP, finite
+from ofevents_cli.cli.options import FixturesOption, finite
 
 
 @guarded
@@ -18,7 +18,7 @@ def emulator(
     api_key: Annotated[str | None, typer.Option("--api-key", metavar="KEY", help="Accepted API key [env BFL_API_KEY; default demo-api-key].")] = None,  # noqa: E501
     ws_token: Annotated[str | None, typer.Option("--ws-token", metavar="TOKEN", help="Accepted WS token [env BFL_WS_TOKEN; default demo-ws-token].")] = None,  # noqa: E501
     drop_every: Annotated[int, typer.Option("--drop-every", metavar="N", min=0, help="Close each connection after every N events (chaos testing).")] = 0,  # noqa: E501
-    fixtures: Annotated[str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP, show_default=False)] = None,  # noqa: E501
+    fixtures: FixturesOption = None,
 ) -> None:
     """Run a local EventBus that speaks ofevents' protocol, until Ctrl+C."""
     import asyncio

@@ -8,7 +8,7 @@ from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.examples import epilog, short_help
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
-    FIXTURES_HELP,
+    FixturesOption,
     complete_event,
     complete_provider,
     provider_names,
@@ -34,10 +34,7 @@ def events(
     ] = None,
     json_lines: JsonOption = False,
     output: FormatOption = None,
-    fixtures: Annotated[
-        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
-                                 show_default=False)
-    ] = None,
+    fixtures: FixturesOption = None,
 ) -> None:
     """List every event type: name, provider, one-line description."""
     if ctx.invoked_subcommand is not None:  # `events show` reads its own --fixtures
@@ -96,10 +93,7 @@ def show(
     raw: Annotated[
         bool, typer.Option("--raw", help="Print the exact compact bytes trigger sends.")
     ] = False,
-    fixtures: Annotated[
-        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
-                                 show_default=False)
-    ] = None,
+    fixtures: FixturesOption = None,
 ) -> None:
     """Print the sample payload as `ofevents trigger` would send it (fresh id and time)."""
     import json

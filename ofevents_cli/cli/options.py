@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Annotated
 
 import typer
 
@@ -73,8 +74,12 @@ def webhook_provider(value: str) -> str | None:
     return value
 
 
-FIXTURES_HELP = ("A folder of your own event types (<provider>/<event>.json), on top of the "
-                 "built-in ones and <config dir>/fixtures/.")
+FixturesOption = Annotated[
+    str | None,
+    typer.Option("--fixtures", metavar="DIR", show_default=False,
+                 help="A folder of your own event types (<provider>/<event>.json), on top of "
+                      "the built-in ones and <config dir>/fixtures/."),
+]
 
 
 INSECURE_HELP = ("Do not verify the https:// target's TLS certificate (a local server with a "

@@ -8,8 +8,8 @@ from ofevents_cli.cli.boundary import guarded
 from ofevents_cli.cli.formats import FormatOption, JsonOption, output_format
 from ofevents_cli.cli.options import (
     CACERT_HELP,
-    FIXTURES_HELP,
     INSECURE_HELP,
+    FixturesOption,
     complete_event,
     complete_provider,
     finite,
@@ -77,10 +77,7 @@ def trigger(
     ] = None,
     json_lines: JsonOption = False,
     output: FormatOption = None,
-    fixtures: Annotated[
-        str | None, typer.Option("--fixtures", metavar="DIR", help=FIXTURES_HELP,
-                                 show_default=False)
-    ] = None,
+    fixtures: FixturesOption = None,
     timeout: Annotated[float, typer.Option(metavar="SEC", callback=finite, min=0.01,
                                            help="Seconds to wait for each answer.")] = 10.0,
     insecure: Annotated[bool, typer.Option("--insecure", help=INSECURE_HELP)] = False,

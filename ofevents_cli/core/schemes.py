@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from ofevents_cli.core.strictjson import lone_surrogate
 
@@ -74,7 +74,7 @@ def _text_key(secret: str) -> bytes:
         raise ValueError("the secret is not text (it holds a lone surrogate)") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Scheme:
     """One way of signing a webhook. Subclasses fill in the four steps; the rest is shared.
 
@@ -179,15 +179,20 @@ class Scheme:
                          "one side base64-decodes the secret and the other uses it as text")
 
 
-@dataclass(frozen=True)
+# the family defaults of the schemes that add no field of their own: their classes are plain
+# subclasses (a dataclass decorator per family was a millisecond of every `--help`)
+_STANDARD_WEBHOOKS: dict[str, Any] = {"encoding": "base64", "timestamped": True,
+                                      "id_prefix": "msg",
+                                      "secret_form": "`whsec_` followed by base64"}
+
+
 class StandardWebhooksScheme(Scheme):
     """Standard Webhooks / Svix: `{id}.{timestamp}.{body}`, a `whsec_<base64>` secret, and
     space-separated `v1,<base64>` tokens (several during key rotation)."""
 
-    encoding: str = "base64"
-    timestamped: bool = True
-    id_prefix: str = "msg"
-    secret_form: str = "`whsec_` followed by base64"
+    def __init__(self, name: str, headers: tuple[str, ...], **fields: Any) -> None:
+        """The family's defaults (base64, timestamped, `msg_` ids), any of them overridden."""
+        super().__init__(name, headers, **{**_STANDARD_WEBHOOKS, **fields})
 
     @property
     def signed(self) -> str:
@@ -242,7 +247,7 @@ class StandardWebhooksScheme(Scheme):
                              "the signer did not base64-decode the part after `whsec_`")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class HexScheme(Scheme):
     """A hex HMAC-SHA256 of the raw body in one header, written `<prefix><hex>`; any of
     `accepts` (prefixes) is read too when verifying, since one provider writes it two ways."""
@@ -277,12 +282,13 @@ class HexScheme(Scheme):
         return len(self.prefix)
 
 
-@dataclass(frozen=True)
 class TimestampedScheme(Scheme):
     """`t=<unix>,v1=<sig>` over `{t}.{body}`; `v1` is read as hex (any case) or base64,
     since the documents do not say which."""
 
-    timestamped: bool = True
+    def __init__(self, name: str, headers: tuple[str, ...], **fields: Any) -> None:
+        """Timestamped, unless `fields` says otherwise."""
+        super().__init__(name, headers, **{"timestamped": True, **fields})
 
     @property
     def signed(self) -> str:
