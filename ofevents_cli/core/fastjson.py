@@ -41,8 +41,8 @@ def _huge_or_deep(value: dict[str, Any] | list[Any], max_depth: int | None) -> b
 
 def _huge_float_near(value: Any) -> bool:
     """`_huge_or_deep`'s float test for the top of an object and the objects right under it."""
-    if type(value) is not dict:
-        return type(value) is float and not -_HUGE < value < _HUGE
+    if type(value) is not dict:  # an array: `near` readers look no deeper (scalars: fast_loads)
+        return False
     for item in value.values():
         kind = type(item)
         if kind is float:

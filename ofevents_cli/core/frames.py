@@ -122,6 +122,12 @@ def _escaped(key: str) -> str:
     return key
 
 
+def _plain_keys(data: Mapping[str, Any]) -> bool:
+    """The common case, checked at C speed: no data key is `accountId` or starts with `_`, so
+    the flat object takes every key as it is (else `_escaped` renames the clashing ones)."""
+    return "accountId" not in data and "\x00_" not in "\x00" + "\x00".join(data)
+
+
 @dataclass(frozen=True, init=False)
 class Event:
     """Server -> client: one event of one account."""
@@ -146,8 +152,7 @@ class Event:
         out: dict[str, Any] = {META_EVENT: self.event, META_ID: self.id, META_TS: self.ts,
                                "accountId": self.account_id}
         data = self.data
-        # the common case, checked at C speed: no `accountId`, no key starting with `_`
-        if "accountId" not in data and "\x00_" not in "\x00" + "\x00".join(data):
+        if _plain_keys(data):
             out.update(data)
             return out
         for key, value in data.items():
@@ -406,7 +411,7 @@ def flat_json(event: Event) -> bytes:
     data = event.data
     # the common case: `data`'s keys need no escaping, so its members follow the metadata as
     # orjson writes them (two small dumps cost less than merging them into one dict first)
-    if data and "accountId" not in data and "\x00_" not in "\x00" + "\x00".join(data):
+    if data and _plain_keys(data):
         try:
             members = orjson.dumps(data)
         except TypeError:
