@@ -20,36 +20,31 @@ from ofevents_cli.cli.lazy_commands import LazyCommands
 from ofevents_cli.cli.optional_value import OptionalValueCommand
 
 # in the order a user meets them: tail, develop locally, receive, re-send, look back, fire,
-# check, then the groups; name -> (module in ofevents_cli.cli, its command function or
-# Typer app, command class). `--save` / `--keep` alone mean "in the history"
-# (OptionalValueCommand)
-COMMANDS: dict[str, tuple[str, str, type[OptionalValueCommand] | None]] = {
-    "listen": ("listen", "listen", OptionalValueCommand),
-    "emulator": ("emulator", "emulator", None),
-    "forward": ("forward", "forward", None),
-    "worker": ("worker", "worker", None),
-    "replay": ("replay", "replay", None),
-    "inspect": ("inspector", "inspect", None),
-    "trigger": ("trigger", "trigger", OptionalValueCommand),
-    "verify": ("verify", "verify", None),
-    "check": ("check", "check", None),
-    "doctor": ("doctor", "doctor", None),
-    "history": ("history", "app", None),
-    "events": ("events", "app", None),
-    "config": ("config", "app", None),
-}
+# check, then the groups. Each lives in ofevents_cli.cli.<name> (MODULES: where not), as a
+# function of its name or, for a group, a Typer `app`
+COMMANDS = ("listen", "emulator", "forward", "worker", "replay", "inspect", "trigger", "verify",
+            "check", "doctor", "history", "events", "config")
+MODULES = {"inspect": "inspector"}
+OPTIONAL_VALUE = {"listen", "trigger"}  # `--keep` / `--save` alone mean "in the history"
+
+
+def module_of(name: str) -> str:
+    """The module that holds command `name`."""
+    return f"ofevents_cli.cli.{MODULES.get(name, name)}"
 
 
 def build(name: str) -> Any:
     """The Click command for `name`, registered on a Typer of its own exactly as on the root
     (same short help, examples and class), then readable metavars."""
-    module_name, attribute, cls = COMMANDS[name]
-    target = getattr(importlib.import_module(f"ofevents_cli.cli.{module_name}"), attribute)
+    module = importlib.import_module(module_of(name))
+    group = getattr(module, "app", None)
     holder = typer.Typer(rich_markup_mode=None, add_completion=False)
-    if isinstance(target, typer.Typer):
-        holder.add_typer(target, name=name, short_help=short_help(name), epilog=epilog(name))
+    if isinstance(group, typer.Typer):
+        holder.add_typer(group, name=name, short_help=short_help(name), epilog=epilog(name))
     else:
-        holder.command(name, cls=cls, short_help=short_help(name), epilog=epilog(name))(target)
+        cls = OptionalValueCommand if name in OPTIONAL_VALUE else None
+        holder.command(name, cls=cls, short_help=short_help(name),
+                       epilog=epilog(name))(getattr(module, name))
     command = typer.main.get_group(holder).commands[name]
     readable_metavars(command)
     return command

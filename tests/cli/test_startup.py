@@ -13,7 +13,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from ofevents_cli.cli.app import COMMANDS, app
+from ofevents_cli.cli.app import COMMANDS, app, module_of
 from ofevents_cli.cli.examples import short_help
 from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish
 from tests.receiver import receiver
@@ -90,7 +90,7 @@ def test_version_imports_no_command_machinery(tmp_path: Path) -> None:
     assert sorted(m for m in modules if m.startswith(MACHINERY) and m not in PRINTED) == []
 
 
-COMMAND_MODULES = {f"ofevents_cli.cli.{module}" for module, _, _ in COMMANDS.values()}
+COMMAND_MODULES = {module_of(name) for name in COMMANDS}
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["verify", "--help"],
@@ -101,7 +101,7 @@ def test_only_the_command_that_runs_is_built(tmp_path: Path, args: list[str]) ->
     `--version` and `--help` import no command module, `verify --help` only verify's."""
     code, modules, stdout = imported(tmp_path, *args)
     assert code == 0 and stdout
-    wanted = {f"ofevents_cli.cli.{COMMANDS[args[0]][0]}"} if args[0] in COMMANDS else set()
+    wanted = {module_of(args[0])} if args[0] in COMMANDS else set()
     assert modules & COMMAND_MODULES == wanted
 
 
