@@ -1,7 +1,7 @@
 """The root command's subcommands, each built on first use.
 
 Typer turns every command function into a Click command (signatures, type hints, one
-parameter object per flag) before it parses a single argument: with eighteen commands that
+parameter object per flag) before it parses a single argument: with thirteen commands that
 was most of `ofevents --version`. A `LazyCommands` mapping holds every name from the start, so
 listing, suggestions and completion see them all, and builds a command (importing its module)
 only when it is looked up: `ofevents verify --help` builds `verify` alone.
