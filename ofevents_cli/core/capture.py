@@ -235,9 +235,9 @@ def parse_capture(text: str | bytes, line: int, *, lean: bool = False
     needs neither."""
     # orjson first: what it reads holds no lone surrogate, no 1e999, no lost digit
     # (strictjson.fast_loads); the rest goes through the stdlib and the checks below. The
-    # numbers a record holds sit at most two levels down (`response.status`); headers are
-    # strings, and a number there is refused whatever its size
-    record = fast_loads(text, nesting=False, near=True)
+    # numbers a record holds sit at most two levels down (`response.status`), and a `lean`
+    # reader uses none; headers are strings, and a number there is refused whatever its size
+    record = fast_loads(text, nesting=False, floats="none" if lean else "near")
     strict = False
     if record is SLOW:
         given_text = isinstance(text, str)  # bytes decode strictly: no surrogate of their own

@@ -6,7 +6,7 @@ Its own module so that what `--help` imports (the registry, strictjson) loads no
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -41,7 +41,7 @@ def _huge_or_deep(value: dict[str, Any] | list[Any], max_depth: int | None) -> b
 
 def _huge_float_near(value: Any) -> bool:
     """`_huge_or_deep`'s float test for the top of an object and the objects right under it."""
-    if type(value) is not dict:  # an array: `near` readers look no deeper (scalars: fast_loads)
+    if type(value) is not dict:  # an array: "near" readers look no deeper (scalars: fast_loads)
         return False
     for item in value.values():
         kind = type(item)
@@ -55,14 +55,16 @@ def _huge_float_near(value: Any) -> bool:
     return False
 
 
-def fast_loads(text: str | bytes, *, nesting: bool, near: bool = False) -> Any:
+def fast_loads(text: str | bytes, *, nesting: bool,
+               floats: Literal["all", "near", "none"] = "all") -> Any:
     """orjson's reading of `text` (3x the stdlib's speed) when it is strict JSON as it stands,
     else SLOW: the caller's stdlib path then reads it and says what is wrong, in the words it
     always used. orjson itself refuses lone surrogates, NaN, 1e999 and text that is not UTF-8;
     what it accepts but a reader must not (more than MAX_DEPTH levels, with `nesting`) or
-    cannot keep (an integer past 64 bits, read as a float; with `near`, only in the top
-    object and the objects right under it: a reader whose numbers all sit there need not look
-    deeper) goes the slow way too.
+    cannot keep (an integer past 64 bits, read as a float: looked for everywhere, or with
+    `floats="near"` only in the top object and the objects right under it, for a reader whose
+    numbers all sit there, or not at all with `floats="none"`, for a reader that uses no number
+    of an object) goes the slow way too.
     So a value that comes back needs no `suspect`/`problem` check."""
     try:
         value = orjson.loads(text)
@@ -70,6 +72,8 @@ def fast_loads(text: str | bytes, *, nesting: bool, near: bool = False) -> Any:
         return SLOW
     if type(value) is not dict and type(value) is not list:
         return SLOW if type(value) is float and not -_HUGE < value < _HUGE else value
-    huge = (_huge_float_near(value) if near
+    if floats == "none" and not nesting:
+        return value
+    huge = (_huge_float_near(value) if floats == "near"
             else _huge_or_deep(value, MAX_DEPTH if nesting else None))
     return SLOW if huge else value

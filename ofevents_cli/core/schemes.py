@@ -154,12 +154,13 @@ class Scheme:
         import hmac  # here, not at the top: `--help` imports this module but not OpenSSL (a
         # plain import: `from hmac import …` in a function costs 1.5 us a call, this 0.2)
 
-        encodings = [self.encode(mac).encode("ascii") for mac in macs]
+        encodings = [self.encode(mac) for mac in macs]
         found = False
         for candidate in candidates:
-            given = candidate.encode("utf-8", "surrogatepass")  # never matches, never raises
+            if not candidate.isascii():  # never equal to an encoding (compare_digest takes
+                continue  # ASCII text only): what it tells is the sender's, not the key's
             for encoded in encodings:
-                found |= hmac.compare_digest(encoded, given)
+                found |= hmac.compare_digest(encoded, candidate)
         return found
 
     def key_variants(self, secret: str) -> Iterator[KeyVariant]:
@@ -321,13 +322,15 @@ class TimestampedScheme(Scheme):
         """Hex in any case, or base64."""
         import hmac
 
-        hexes = [mac.hex().encode() for mac in macs]
-        b64s = [binascii.b2a_base64(mac, newline=False) for mac in macs]
+        hexes = [mac.hex() for mac in macs]
+        b64s = [binascii.b2a_base64(mac, newline=False).decode("ascii") for mac in macs]
         found = False
         for candidate in candidates:
-            given = candidate.encode("utf-8", "surrogatepass")
+            if not candidate.isascii():  # as in Scheme.matches
+                continue
+            lower = candidate.lower()
             for encoded in hexes:
-                found |= hmac.compare_digest(encoded, given.lower())
+                found |= hmac.compare_digest(encoded, lower)
             for encoded in b64s:
-                found |= hmac.compare_digest(encoded, given)
+                found |= hmac.compare_digest(encoded, candidate)
         return found

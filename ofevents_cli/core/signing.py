@@ -156,11 +156,14 @@ def verify(
 ) -> Verdict:
     """Verify one delivery; never raises for bad input, it becomes a Verdict's reason."""
     headers = index_headers(headers)
-    scheme = scheme or detect_scheme(headers, provider)
-    chosen = registry.schemes().get(scheme or "")
-    if chosen is not None:  # schemes sharing a header verify either form: say which came
-        chosen = _form_received(chosen, headers)
-        scheme = chosen.name
+    if scheme:  # schemes sharing a header verify either form: say which came
+        chosen = registry.schemes().get(scheme)
+        if chosen is not None:
+            chosen = _form_received(chosen, headers)
+            scheme = chosen.name
+    else:  # detection picks the form received already
+        scheme = detect_scheme(headers, provider)
+        chosen = registry.schemes().get(scheme or "")
     if chosen is None:
         known = registry.schemes_of(provider) if provider else ()
         every = registry.schemes()

@@ -108,7 +108,8 @@ def check(
     secrets = keys.secrets(provider)
     now = settings.now if settings.now is not None else received
     verdict = verify(body, headers, secrets, now=now, tolerance=settings.tolerance,
-                     scheme=scheme, provider=settings.provider)
+                     provider=settings.provider)  # the same detection, cheaper than checking
+    # the form of a given scheme again
     if verdict.reason is not None and verdict.reason.value == "bad_secret" and not secrets:
         verdict = verdict._replace(detail=f"no secret for {provider} (pass --secret or set "
                                           f"{secret_envs(provider)})")
