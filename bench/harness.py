@@ -20,6 +20,7 @@ import hmac
 import itertools
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -82,12 +83,22 @@ def peak_mb(pid: int) -> float:
     return 0.0
 
 
+def children(pid: int) -> list[int]:
+    """The pids of a process's children (none once it is gone)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 class PeakWatch:
-    """Polls a child's VmHWM every few ms until it exits (a zombie has none to read)."""
+    """Polls a child's VmHWM (and its own children's: `worker_peak`, the largest) every few
+    ms until it exits (a zombie has none to read)."""
 
     def __init__(self, pid: int, every: float = 0.005) -> None:
         self.pid = pid
         self.peak = 0.0
+        self.worker_peak = 0.0
         self.cpu = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._poll, args=(every,), daemon=True)
@@ -96,6 +107,7 @@ class PeakWatch:
     def _poll(self, every: float) -> None:
         while not self._done.is_set():
             self.peak = max(self.peak, peak_mb(self.pid))
+            self.worker_peak = max([self.worker_peak, *map(peak_mb, children(self.pid))])
             self.cpu = max(self.cpu, cpu_seconds(self.pid))
             self._done.wait(every)
 
@@ -108,23 +120,28 @@ class PeakWatch:
 
 @dataclass(frozen=True)
 class Ran:
-    """One finished child: wall seconds, own peak memory (MB), CPU seconds, exit code."""
+    """One finished child: wall seconds, own peak memory (MB), CPU seconds (its own and its
+    workers'), exit code, and the largest peak of its worker processes (MB; 0: none)."""
 
     seconds: float
     peak_mb: float
     cpu: float
     code: int
+    worker_peak_mb: float = 0.0
 
 
 def run_measured(argv: Sequence[str], **popen: object) -> Ran:
     """Run a child to its end, timing it and watching its own peak memory and CPU."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), **popen)  # type: ignore[call-overload]
     watch = PeakWatch(proc.pid)
     code = proc.wait()
     seconds = time.perf_counter() - start
     watch.stop()
-    return Ran(seconds, watch.peak, watch.cpu, code)
+    now = resource.getrusage(resource.RUSAGE_CHILDREN)  # the child and what it waited for
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    return Ran(seconds, watch.peak, cpu, code, watch.worker_peak)
 
 
 @contextlib.contextmanager

@@ -2,13 +2,16 @@
 
 Run: `python bench/verify.py [--deliveries N]` (from a venv with `.[test]` installed).
 Builds a capture mixing every scheme, then times, in the same run:
-  - `ofevents verify FILE --json > /dev/null` and `ofevents verify FILE > /dev/null` (subprocess)
+  - `ofevents verify FILE --json > /dev/null` and `ofevents verify FILE > /dev/null` (subprocess;
+    one worker process per core, the default), and `--json --jobs 1` (one process)
   - a bare loop (subprocess): read each line, json.loads, one HMAC-SHA256, compare
   - per Svix delivery, in process: ofevents' core `verify` vs `svix` and `standardwebhooks`
 each timing the best of 5 in rounds that alternate the contenders (the machine may be
-shared), and prints the ratios, plus `ofevents verify`'s own peak memory (VmHWM, polled from
-/proc while it runs; not getrusage's children figure, which counts what the child inherited
-from this process) at two file sizes (streaming: it should stay flat).
+shared), and prints the ratios of wall time and the CPU each spends per delivery (the
+workers' included: what using every core costs), plus `ofevents verify`'s own peak memory
+(VmHWM, polled from /proc while it runs; not getrusage's children figure, which counts what
+the child inherited from this process) at two file sizes (streaming: it should stay flat),
+and its largest worker's.
 Goals (issue 10): verify --json within 2x of the bare loop; faster than both libraries.
 """
 
@@ -24,12 +27,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import compile_ofevents, run_measured
+from harness import Ran, compile_ofevents, run_measured
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 from svix.webhooks import Webhook as SvixWebhook
 
 from ofevents_cli.core.capture import Capture, format_timestamp
 from ofevents_cli.core.signing import sign, verify
+from ofevents_cli.shells.chunks import cores
 
 SECRET = "whsec_" + base64.b64encode(b"benchmark-signing-key-32-bytes!!").decode()
 SCHEMES = ("svix", "standard-webhooks", "ofauth-signature", "ofapi", "onlyfansapi")
@@ -91,17 +95,19 @@ def timed(args: list[str]) -> tuple[float, float]:
     return best, peak
 
 
-def interleaved(runs: dict[str, list[str]]) -> tuple[dict[str, float], dict[str, float]]:
-    """Each command's best wall time and largest own peak memory over REPEAT rounds, the
-    commands taken in turn within a round (a different one first each round)."""
-    best = dict.fromkeys(runs, float("inf"))
-    peaks = dict.fromkeys(runs, 0.0)
+def interleaved(runs: dict[str, list[str]]) -> dict[str, Ran]:
+    """Each command's best wall time, least CPU (its own and its workers'), largest own and
+    worker peak memory over REPEAT rounds, the commands taken in turn within a round (a
+    different one first each round)."""
+    found: dict[str, list[Ran]] = {name: [] for name in runs}
     names = list(runs)
     for round_ in range(REPEAT):
         for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            ran = run_measured(runs[name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            best[name], peaks[name] = min(best[name], ran.seconds), max(peaks[name], ran.peak_mb)
-    return best, peaks
+            found[name].append(run_measured(runs[name], stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL))
+    return {name: Ran(min(r.seconds for r in rans), max(r.peak_mb for r in rans),
+                      min(r.cpu for r in rans), 0, max(r.worker_peak_mb for r in rans))
+            for name, rans in found.items()}
 
 
 def main() -> None:
@@ -118,10 +124,11 @@ def main() -> None:
         base = [exe, "verify", "--secret", SECRET]
         _, rss_small = timed([*base, str(small), "--json"])
         runs = {"json": [*base, str(big), "--json"], "human": [*base, str(big)],
+                "one": [*base, str(big), "--json", "--jobs", "1"],
                 "bare": [sys.executable, "-c", BARE_LOOP, str(big), SECRET]}
-        best, peaks = interleaved(runs)
-        json_s, human_s, bare_s, rss_big = best["json"], best["human"], best["bare"], \
-            peaks["json"]
+        ran = interleaved(runs)
+        json_s, human_s, one_s, bare_s = (ran[n].seconds for n in ("json", "human", "one",
+                                                                     "bare"))
 
     svix_hook, std_hook = SvixWebhook(SECRET), StandardWebhook(SECRET)
     per = lib_times({
@@ -132,11 +139,19 @@ def main() -> None:
     }, svix_items)
     ours, svix_s, std_s = per["ours"], per["svix"], per["std"]
 
-    print(f"deliveries: {count:,} (mixed schemes)")
+    def cpu(name: str) -> str:
+        return f"{ran[name].cpu / count * 1e6:5.1f} us CPU per delivery"
+
+    print(f"deliveries: {count:,} (mixed schemes), {cores()} cores: verify's default is one "
+          "worker process per core; the bare loop uses one")
     print(f"ofevents verify --json : {json_s:6.2f} s  {count / json_s:9,.0f}/s  "
-          f"{json_s / bare_s:4.2f}x the bare loop (target <= 2x)")
-    print(f"ofevents verify (human): {human_s:6.2f} s  {human_s / bare_s:4.2f}x the bare loop")
-    print(f"bare HMAC loop         : {bare_s:6.2f} s  {count / bare_s:9,.0f}/s")
+          f"{json_s / bare_s:4.2f}x the bare loop (target <= 2x)   {cpu('json')}")
+    print(f"ofevents verify (human): {human_s:6.2f} s  {human_s / bare_s:4.2f}x the bare loop"
+          f"                   {cpu('human')}")
+    print(f"  --json --jobs 1      : {one_s:6.2f} s  {one_s / bare_s:4.2f}x the bare loop "
+          f"(one process)     {cpu('one')}")
+    print(f"bare HMAC loop         : {bare_s:6.2f} s  {count / bare_s:9,.0f}/s"
+          f"                   {cpu('bare')}")
     print(f"per Svix delivery, in process ({len(svix_items):,}):")
     print(f"  ofevents core verify : {ours * 1e6:6.1f} us")
     print(f"  svix                 : {svix_s * 1e6:6.1f} us  ofevents is {svix_s / ours:4.2f}x "
@@ -144,7 +159,8 @@ def main() -> None:
     print(f"  standardwebhooks     : {std_s * 1e6:6.1f} us  ofevents is {std_s / ours:4.2f}x "
           "faster (target > 1)")
     print(f"ofevents verify --json own peak memory: {rss_small:.0f} MB at {count // 5:,} "
-          f"deliveries, {rss_big:.0f} MB at {count:,} (flat = streaming)")
+          f"deliveries, {ran['json'].peak_mb:.0f} MB at {count:,} (flat = streaming); "
+          f"largest worker {ran['json'].worker_peak_mb:.0f} MB")
 
 
 def lib_times(checks: dict[str, Callable[[bytes, dict[str, str]], object]],

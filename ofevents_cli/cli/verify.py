@@ -46,6 +46,11 @@ def verify(
     explain: Annotated[
         bool, typer.Option(help="Show the signed string, both signatures, and the diagnosis.")
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", help="Worker processes for a large capture file "
+                     "(default: one per core; 1: none).", min=1, show_default=False),
+    ] = None,
     json_lines: JsonOption = False,
     output: FormatOption = None,
 ) -> None:
@@ -53,11 +58,11 @@ def verify(
     from ofevents_cli.core.exit_policy import VerifyTally, verify_exit
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.verdicts import VerdictRenderer
+    from ofevents_cli.shells.chunks import cores
     from ofevents_cli.shells.verification import (
         Keyring,
         Settings,
         check_body,
-        check_captures,
         moment,
     )
 
@@ -69,11 +74,7 @@ def verify(
     chosen = webhook_provider(provider)
     keys = Keyring.load(secret, chosen)
     settings = Settings(chosen, tolerance, moment(now), explain)
-    if body is not None:
-        items = check_body(body, header or [], keys, settings)
-    elif captures:
-        items = check_captures(captures, keys, settings)
-    else:
+    if body is None and not captures:
         raise InputError("nothing to verify",
                          "name capture files (- for stdin), or give --body FILE with --header")
     import sys
@@ -83,8 +84,11 @@ def verify(
     renderer = VerdictRenderer(output_format(output, json_lines), tally, explain, live,
                                len(captures or []))
     try:
-        for item in items:
-            renderer.show(item)
+        if body is not None:
+            for item in check_body(body, header or [], keys, settings):
+                renderer.show(item)
+        else:
+            renderer.show_captures(captures or [], keys, settings, jobs or cores())
     finally:  # lines are written in chunks: none verified may be lost (Ctrl+C)
         renderer.write()
     renderer.summary()

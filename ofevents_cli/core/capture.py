@@ -294,11 +294,11 @@ def parse_capture(text: str | bytes, line: int, *, lean: bool = False
     )
 
 
-def read_captures(lines: Iterable[str | bytes], *, lean: bool = False
+def read_captures(lines: Iterable[str | bytes], *, lean: bool = False, start: int = 1
                   ) -> Iterator[Capture | CaptureProblem]:
-    """Stream records from lines of a capture file; blank lines are skipped silently (`lean`:
-    see `parse_capture`)."""
-    for number, text in enumerate(lines, start=1):
+    """Stream records from lines of a capture file (from its line number `start`); blank lines
+    are skipped silently (`lean`: see `parse_capture`)."""
+    for number, text in enumerate(lines, start=start):
         if number == 1:  # an editor may have saved the file with a byte-order mark
             text = (text.removeprefix(b"\xef\xbb\xbf") if isinstance(text, bytes)
                     else text.removeprefix("\ufeff"))

@@ -93,6 +93,15 @@ class VerifyTally:
         key = reason or "invalid"
         self.reasons[key] = self.reasons.get(key, 0) + 1
 
+    def absorb(self, other: VerifyTally) -> None:
+        """Add the counts of another tally (a worker's, for one piece of a file)."""
+        self.valid += other.valid
+        self.invalid += other.invalid
+        self.unreadable += other.unreadable
+        self.incomplete += other.incomplete
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
+
 
 @dataclass
 class ListenTally:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
+import os
+import stat
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ofevents_cli.core.exit_policy import VerifyTally
 from ofevents_cli.formats import Format
 from ofevents_cli.render.output import colour, say, warn
 from ofevents_cli.render.text import count, escape_control, shorten
-from ofevents_cli.shells.verification import Checked, Incomplete, Unreadable
+from ofevents_cli.shells.verification import (
+    Checked,
+    Incomplete,
+    Keyring,
+    Settings,
+    Unreadable,
+    check_captures,
+    check_piece,
+)
 
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -70,6 +84,32 @@ class VerdictRenderer:
                 pending.append(self._explanation(item))
         if self.live or len(pending) >= BATCH:
             self.write()
+
+    def show_captures(self, sources: Sequence[str], keys: Keyring, settings: Settings,
+                      jobs: int) -> None:
+        """Verify and render every capture file in order: a large regular file in up to
+        `jobs` worker processes (not when live: lines would come a piece at a time)."""
+        for source in sources:
+            if jobs > 1 and not self.live and _large_file(source):
+                self._show_in_workers(source, keys, settings, jobs)
+                continue
+            for item in check_captures((source,), keys, settings):
+                self.show(item)
+
+    def _show_in_workers(self, source: str, keys: Keyring, settings: Settings, jobs: int
+                         ) -> None:
+        from ofevents_cli.shells.chunks import in_workers
+
+        job = _Job(source, keys, settings, self.json_lines, self.explain, self.sources,
+                   self.colour)
+        try:
+            for out, err, tally in in_workers(source, _render_piece, job, jobs):
+                self.write()
+                sys.stderr.write(err)
+                sys.stdout.write(out)
+                self.tally.absorb(tally)
+        except OSError as exc:  # gone or unreadable since it was looked at
+            self.show(Unreadable(source, None, exc.strerror or str(exc)))
 
     def write(self) -> None:
         """Write the lines held so far (at once when live, else every BATCH lines)."""
@@ -162,6 +202,43 @@ class VerdictRenderer:
         say(f"{count(t.valid + t.invalid, 'delivery')}: " + ", ".join(parts))
         if not t.valid + t.invalid + t.unreadable + t.incomplete:
             warn("the input holds no deliveries")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs to verify and render pieces of one file as the parent would."""
+
+    source: str
+    keys: Keyring
+    settings: Settings
+    json_lines: bool
+    explain: bool
+    sources: int
+    colour: bool
+
+
+def _large_file(source: str) -> bool:
+    """A regular file big enough for workers to pay off (stdin, pipes and small files: no)."""
+    from ofevents_cli.shells.chunks import MIN_SIZE
+
+    try:
+        info = os.stat(source)
+    except (OSError, ValueError):  # the sequential path says what is wrong
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_SIZE
+
+
+def _render_piece(job: _Job, piece: bytes, first_line: int) -> tuple[str, str, VerifyTally]:
+    """In a worker: one piece's stdout and stderr text and its tally, as `show` makes them."""
+    out, err, tally = io.StringIO(), io.StringIO(), VerifyTally()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        renderer = VerdictRenderer(Format.JSON if job.json_lines else Format.TEXT, tally,
+                                   job.explain, False, job.sources)
+        renderer.colour = job.colour
+        for item in check_piece(piece, first_line, job.source, job.keys, job.settings):
+            renderer.show(item)
+        renderer.write()
+    return out.getvalue(), err.getvalue(), tally
 
 
 def _text(raw: bytes | None) -> str | None:

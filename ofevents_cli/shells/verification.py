@@ -6,14 +6,15 @@ rest is still verified; memory stays flat in the file size.
 
 from __future__ import annotations
 
+import io
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
 from ofevents_cli.core import providers as registry
-from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp
+from ofevents_cli.core.capture import Capture, CaptureProblem, parse_timestamp, read_captures
 from ofevents_cli.core.diagnosis import Cause, diagnose
 from ofevents_cli.core.headers import Headers, index_headers, parse_header_line
 from ofevents_cli.core.masking import mask
@@ -156,18 +157,27 @@ def check_captures(
     """Every delivery of every capture file, in order; `-` reads standard input."""
     for source in sources:
         try:
-            for item in read_capture_file(source, lean=True):  # the verdict needs no more
-                if isinstance(item, CaptureProblem):
-                    yield Unreadable(source, item.line, item.message)
-                    continue
-                if item.truncated:
-                    yield Incomplete(source, item.line, item.id)
-                    continue
-                yield _check_capture(item, source, keys, settings)
+            # the verdict needs no more than a lean read
+            yield from _checked(read_capture_file(source, lean=True), source, keys, settings)
         except OSError as exc:
             yield Unreadable(source, None, exc.strerror or str(exc))
 
 
-def _check_capture(capture: Capture, source: str, keys: Keyring, settings: Settings) -> Checked:
-    return check(capture.id, capture.line, source, capture.body, capture.headers,
-                 capture.received_epoch, keys, settings)
+def check_piece(piece: bytes, first_line: int, source: str, keys: Keyring, settings: Settings
+                ) -> Iterator[Checked | Unreadable | Incomplete]:
+    """Every delivery of a piece of a capture file (whole lines) whose first line is
+    `first_line`, as `check_captures` does them."""
+    lines = io.BytesIO(piece)  # split where a file is: at b"\n" only
+    yield from _checked(read_captures(lines, lean=True, start=first_line), source, keys, settings)
+
+
+def _checked(items: Iterable[Capture | CaptureProblem], source: str, keys: Keyring,
+             settings: Settings) -> Iterator[Checked | Unreadable | Incomplete]:
+    for item in items:
+        if isinstance(item, CaptureProblem):
+            yield Unreadable(source, item.line, item.message)
+        elif item.truncated:
+            yield Incomplete(source, item.line, item.id)
+        else:
+            yield check(item.id, item.line, source, item.body, item.headers,
+                        item.received_epoch, keys, settings)

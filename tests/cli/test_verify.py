@@ -222,3 +222,49 @@ def test_truncated_deliveries_are_named_not_judged(tmp_path: Path) -> None:
     assert "line 1: delivery cut was not received whole (truncated): not verified" \
         in result.stderr
     assert "1 truncated, not verified" in result.stderr
+
+
+def test_a_large_file_verified_in_workers_reads_as_one_process_does(tmp_path: Path) -> None:
+    """A capture past the workers' threshold (several pieces) gives, line for line, the
+    output, warnings, summary and exit code of the one-process path (stdin), with the line
+    numbers of the file: invalid, unreadable, truncated and blank lines included."""
+    from dataclasses import replace
+
+    from ofevents_cli.shells.chunks import MIN_SIZE
+
+    lines = []
+    body = json.dumps({"type": "tip.received", "note": "x" * 2000}).encode()
+    while sum(map(len, lines)) < MIN_SIZE + MIN_SIZE // 2:
+        n = len(lines)
+        if n % 701 == 300:
+            lines.append("{not json")
+        elif n % 997 == 500:
+            lines.append(replace(capture(f"c{n}", "svix", SECRET), truncated=True).to_json())
+        elif n % 613 == 7:
+            lines.append("")
+        else:
+            signer = "whsec_" + base64.b64encode(b"another-key-of-thirty-two-bytes!").decode() \
+                if n % 97 == 5 else SECRET
+            lines.append(capture(f"d{n}", "svix", signer, body).to_json())
+    file = write(tmp_path / "big.jsonl", *lines)
+    exe = str(Path(sys.executable).with_name("ofevents"))
+
+    def run(*args: str, stdin: bool = False) -> tuple[int, str, str]:
+        source = "-" if stdin else file
+        with open(file, "rb") as data:
+            done = subprocess.run([exe, "verify", source, "-s", SECRET, *args], stdin=data,
+                                  capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout.replace(file, "-"), done.stderr.replace(file, "-")
+
+    for fmt in (["--json"], []):
+        one = run(*fmt, stdin=True)
+        assert run(*fmt, "--jobs", "2") == one
+        assert run(*fmt, "--jobs", "1") == one
+    code, _, err = one
+    records = [json.loads(line) for line in run("--json", "--jobs", "2")[1].splitlines()]
+    assert code == 2 and len(records) > 1000  # 2: some lines were unreadable
+    assert [r["line"] for r in records][:3] == [1, 2, 3]
+    assert all(r["line"] == int(r["id"][1:]) + 1 for r in records)
+    invalid = [r["line"] for r in records if not r["valid"]]
+    assert invalid and all((line - 1) % 97 == 5 for line in invalid)
+    assert "- line 301: not valid JSON" in err and "- line 501: delivery c500" in err
