@@ -101,7 +101,7 @@ def httpx_client(url: str, settings: HttpSettings) -> httpx.AsyncClient:
     """An httpx client for requests to `url`'s origin, under the same rules."""
     import httpx
 
-    from ofevents_cli.shells.sender import cookieless
+    from ofevents_cli.shells.cookies import cookieless
 
     return httpx.AsyncClient(timeout=settings.timeout, verify=tls(settings), trust_env=False,
                              proxy=proxy(url), cookies=cookieless())

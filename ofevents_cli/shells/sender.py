@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import http.cookiejar
 import re
 import socket
 import ssl
@@ -16,6 +15,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ofevents_cli.shells.http_client import body as payload
 
 if TYPE_CHECKING:
     import aiohttp
@@ -134,8 +135,6 @@ async def send(
     network."""
     import aiohttp
 
-    from ofevents_cli.shells.http_client import body as payload
-
     check_request(method, headers)
     target = _target(url)
     start = time.perf_counter()
@@ -166,15 +165,3 @@ def _target(url: str) -> URL:
     if not target.is_absolute() or target.scheme not in ("http", "https"):
         raise ValueError(f"not an http(s) URL: {url}")
     return target
-
-
-class _KeepNothing(http.cookiejar.DefaultCookiePolicy):
-    """Refuses every cookie: a Set-Cookie from one answer must not ride on the next request."""
-
-    def set_ok(self, cookie: http.cookiejar.Cookie, request: object) -> bool:
-        return False
-
-
-def cookieless() -> http.cookiejar.CookieJar:
-    """A cookie jar that stores nothing (for clients that must send exactly what they're given)."""
-    return http.cookiejar.CookieJar(policy=_KeepNothing())
