@@ -108,6 +108,8 @@ class VerdictRenderer:
                 sys.stderr.write(err)
                 sys.stdout.write(out)
                 self.tally.absorb(tally)
+        except BrokenPipeError:  # stdout's reader went away: the command's to handle
+            raise
         except OSError as exc:  # gone or unreadable since it was looked at
             self.show(Unreadable(source, None, exc.strerror or str(exc)))
 

@@ -268,3 +268,10 @@ def test_a_large_file_verified_in_workers_reads_as_one_process_does(tmp_path: Pa
     invalid = [r["line"] for r in records if not r["valid"]]
     assert invalid and all((line - 1) % 97 == 5 for line in invalid)
     assert "- line 301: not valid JSON" in err and "- line 501: delivery c500" in err
+    # a reader that goes away after a line (`| head -1`) ends it quietly, as in one process
+    reader = subprocess.Popen([exe, "verify", file, "-s", SECRET, "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stdout.readline().startswith(b'{"id": "d0"')
+    reader.stdout.close()
+    _, stderr = reader.communicate(timeout=60)
+    assert reader.returncode == 0 and b"Broken pipe" not in stderr
