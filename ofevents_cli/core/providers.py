@@ -13,9 +13,8 @@ one fixture file per event type: see docs/providers.md, "Adding a provider".
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from ofevents_cli.core.schemes import HexScheme, Scheme, StandardWebhooksScheme, TimestampedScheme
 from ofevents_cli.errors import InputError
@@ -48,8 +47,7 @@ EVENTBUS_ACCOUNT = "384751629"
 Build = Callable[[str, str, str, dict[str, Any]], dict[str, Any]]  # name, id, time, data
 
 
-@dataclass(frozen=True)
-class Envelope:
+class Envelope(NamedTuple):
     """How a provider wraps an event's data: `build(name, event_id, iso_time, data)`; the
     body key that names the event type; the scheme its document signs with, if not the
     provider's default."""
@@ -60,9 +58,11 @@ class Envelope:
     scheme: str | None = None
 
 
-@dataclass(frozen=True)
-class Provider:
-    """One event provider and everything about it that ofevents needs."""
+class Provider(NamedTuple):
+    """One event provider and everything about it that ofevents needs.
+
+    A NamedTuple, like Envelope: immutable, and built without the generated code a frozen
+    dataclass execs at import (every `--help` that names a provider imports this module)."""
 
     name: str
     title: str
@@ -71,7 +71,7 @@ class Provider:
     envelopes: tuple[Envelope, ...]
     secret_env: str | None = None
     kind: Literal["webhook", "eventbus"] = "webhook"
-    fixtures: Traversable | None = field(default=None, compare=False)
+    fixtures: Traversable | None = None
     timeout: float = 10.0  # seconds it waits for a 2xx before it counts a failure
     timeout_source: str = "not documented: 10 s assumed"
     sample_event: str | None = None  # what `check` sends unless told (a money event)

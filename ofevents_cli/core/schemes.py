@@ -12,7 +12,6 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -74,20 +73,28 @@ def _text_key(secret: str) -> bytes:
         raise ValueError("the secret is not text (it holds a lone surrogate)") from None
 
 
-@dataclass(frozen=True, eq=False)
 class Scheme:
     """One way of signing a webhook. Subclasses fill in the four steps; the rest is shared.
 
     `headers` are the names it sends, in order, the signature header last; `timestamped`
-    schemes have a replay window; `id_prefix` is the kind of id a delivery carries."""
+    schemes have a replay window; `id_prefix` is the kind of id a delivery carries. A plain
+    class, not a dataclass: the code a dataclass generates is exec'd at import, and every
+    `--help` that names a provider imports the schemes."""
 
-    name: str
-    headers: tuple[str, ...]
-    encoding: str = "hex"  # how the MAC is written: "hex" or "base64"
-    timestamped: bool = False
-    id_prefix: str = "evt"
-    secret_form: str = "the signing secret as text"
-    title: str = ""
+    def __init__(self, name: str, headers: tuple[str, ...], *, encoding: str = "hex",
+                 timestamped: bool = False, id_prefix: str = "evt",
+                 secret_form: str = "the signing secret as text", title: str = "") -> None:
+        """`encoding`: how the MAC is written, "hex" or "base64"."""
+        self.name = name
+        self.headers = headers
+        self.encoding = encoding
+        self.timestamped = timestamped
+        self.id_prefix = id_prefix
+        self.secret_form = secret_form
+        self.title = title
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, {self.headers!r})"
 
     @property
     def signed(self) -> str:
@@ -180,8 +187,7 @@ class Scheme:
                          "one side base64-decodes the secret and the other uses it as text")
 
 
-# the family defaults of the schemes that add no field of their own: their classes are plain
-# subclasses (a dataclass decorator per family was a millisecond of every `--help`)
+# the family defaults of the schemes that add no field of their own
 _STANDARD_WEBHOOKS: dict[str, Any] = {"encoding": "base64", "timestamped": True,
                                       "id_prefix": "msg",
                                       "secret_form": "`whsec_` followed by base64"}
@@ -248,13 +254,16 @@ class StandardWebhooksScheme(Scheme):
                              "the signer did not base64-decode the part after `whsec_`")
 
 
-@dataclass(frozen=True, eq=False)
 class HexScheme(Scheme):
     """A hex HMAC-SHA256 of the raw body in one header, written `<prefix><hex>`; any of
     `accepts` (prefixes) is read too when verifying, since one provider writes it two ways."""
 
-    prefix: str = ""
-    accepts: tuple[str, ...] = ()
+    def __init__(self, name: str, headers: tuple[str, ...], *, prefix: str = "",
+                 accepts: tuple[str, ...] = (), **fields: Any) -> None:
+        """The prefix it writes, the others it reads, and Scheme's fields."""
+        super().__init__(name, headers, **fields)
+        self.prefix = prefix
+        self.accepts = accepts
 
     def render(self, signature: str, msg_id: str, timestamp: int) -> list[tuple[str, str]]:
         """`<prefix><hex>`."""
