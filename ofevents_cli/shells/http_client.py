@@ -118,7 +118,15 @@ def _latin1_headers() -> None:
         return
     from aiohttp import http_writer
 
+    utf8 = http_writer._serialize_headers  # aiohttp's own (compiled) writer
+
     def serialize(status_line: str, headers: Any) -> bytes:
+        try:  # ASCII text is the same bytes in UTF-8 and latin-1: the common case, fast
+            data: bytes = utf8(status_line, headers)
+        except ValueError:  # a CR or LF: said below, in our words
+            data = b"\x80"
+        if data.isascii() and b"\x00" not in data:
+            return data
         lines = [status_line, *(f"{k}: {v}" for k, v in headers.items())]
         for line in lines:  # a CR or LF would start a header (or a request) of its own
             if "\r" in line or "\n" in line or "\x00" in line:

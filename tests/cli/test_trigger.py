@@ -408,3 +408,25 @@ def test_on_a_terminal_count_shows_the_bar_and_only_the_failures() -> None:
     assert "3 requests: 0 2xx, 3 non-2xx" in failing[1]
     assert passing[0] == 0 and "[200] POST" not in passing[1]
     assert "3 requests: 3 2xx" in passing[1]
+
+
+def test_trigger_json_into_a_reader_that_closes_early_exits_quietly() -> None:
+    """`trigger --count N --json | head -1`: once the reader has gone, trigger ends with exit
+    0, no traceback and no asyncio "Exception in callback" (its lines are flushed once per
+    burst, and a flush that finds the pipe closed ends the run like a write does)."""
+    import os
+    import subprocess
+    import sys
+
+    exe = str(Path(sys.executable).with_name("ofevents"))
+    with running_target() as receiver:
+        reader, writer = os.pipe()
+        os.close(reader)  # gone before the first line: EPIPE for certain
+        done = subprocess.run([exe, "trigger", "tip.received", "--provider", "ofapi", "--to",
+                               receiver.url + "/webhooks", "--secret", "s" * 20, "--count", "300",
+                               "--json"], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+        os.close(writer)
+    assert done.returncode == 0, done.stderr
+    for noise in (b"Traceback", b"Exception in callback", b"Exception ignored"):
+        assert noise not in done.stderr, done.stderr
+    assert len(receiver.requests) < 300  # it stopped sending
