@@ -93,7 +93,7 @@ _WORDS = {"--to": "URL", "--forward-to": "URL", "--set": "PATH=VALUE", "--data":
           "--header": "'NAME: VALUE'", "--count": "N", "--concurrency": "N", "--duplicate": "K",
           "--timeout": "SEC", "--tunnel-timeout": "SEC", "--tolerance": "SEC", "--now": "TIME",
           "--max-body": "BYTES", "--filter": "EVENT", "--fixtures": "DIR",
-          "--ngrok-path": "PATH", "--case": "NAME", "--grep": "TEXT"}
+          "--ngrok-path": "PATH", "--case": "NAME", "--grep": "TEXT", "--jobs": "N"}
 
 
 def readable_metavars(command: Any) -> None:
