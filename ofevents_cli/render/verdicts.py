@@ -6,8 +6,6 @@ import contextlib
 import functools
 import io
 import json
-import os
-import stat
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +15,7 @@ from ofevents_cli.core.exit_policy import VerifyTally
 from ofevents_cli.formats import Format
 from ofevents_cli.render.output import colour, say, warn
 from ofevents_cli.render.text import count, escape_control, shorten
+from ofevents_cli.shells.chunks import in_workers, worth_splitting
 from ofevents_cli.shells.verification import (
     Checked,
     Incomplete,
@@ -90,7 +89,7 @@ class VerdictRenderer:
         """Verify and render every capture file in order: a large regular file in up to
         `jobs` worker processes (not when live: lines would come a piece at a time)."""
         for source in sources:
-            if jobs > 1 and not self.live and _large_file(source):
+            if jobs > 1 and not self.live and worth_splitting(source):
                 self._show_in_workers(source, keys, settings, jobs)
                 continue
             for item in check_captures((source,), keys, settings):
@@ -98,8 +97,6 @@ class VerdictRenderer:
 
     def _show_in_workers(self, source: str, keys: Keyring, settings: Settings, jobs: int
                          ) -> None:
-        from ofevents_cli.shells.chunks import in_workers
-
         job = _Job(source, keys, settings, self.json_lines, self.explain, self.sources,
                    self.colour)
         try:
@@ -217,17 +214,6 @@ class _Job:
     explain: bool
     sources: int
     colour: bool
-
-
-def _large_file(source: str) -> bool:
-    """A regular file big enough for workers to pay off (stdin, pipes and small files: no)."""
-    from ofevents_cli.shells.chunks import MIN_SIZE
-
-    try:
-        info = os.stat(source)
-    except (OSError, ValueError):  # the sequential path says what is wrong
-        return False
-    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_SIZE
 
 
 def _render_piece(job: _Job, piece: bytes, first_line: int) -> tuple[str, str, VerifyTally]:

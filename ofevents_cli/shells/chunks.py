@@ -8,9 +8,9 @@ are read ahead, so memory stays flat however large the file.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
+import stat
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import IO, TYPE_CHECKING, TypeVar
@@ -18,7 +18,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 if TYPE_CHECKING:
     from multiprocessing.pool import AsyncResult
 
-__all__ = ["CHUNK", "MIN_SIZE", "cores", "in_workers", "pieces"]
+__all__ = ["CHUNK", "MIN_SIZE", "cores", "in_workers", "pieces", "worth_splitting"]
 
 CHUNK = 1 << 20
 MIN_SIZE = 4 * CHUNK  # smaller files are done before workers would have started
@@ -32,6 +32,16 @@ def cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
+
+
+def worth_splitting(path: str) -> bool:
+    """A regular file big enough for workers to pay off (stdin, pipes, small files: no; a
+    path that cannot be looked at: no, the one-process reader says what is wrong)."""
+    try:
+        info = os.stat(path)
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size >= MIN_SIZE
 
 
 def pieces(handle: IO[bytes], size: int = CHUNK) -> Iterator[tuple[bytes, int]]:
@@ -62,6 +72,8 @@ def in_workers(path: str, work: Callable[[J, bytes, int], T], job: J, workers: i
     """`work(job, piece, first_line)` for every piece of the file, each in a forked worker,
     the results in file order. `work` is a module-level function (sent by name); OSError when
     the file cannot be read."""
+    import multiprocessing  # here: a run that needs no workers does not load it
+
     context = multiprocessing.get_context("fork")
     with open(path, "rb") as handle, context.Pool(workers, _ignore_interrupt) as pool:
         pending: deque[AsyncResult[T]] = deque()

@@ -122,10 +122,10 @@ def _latin1_headers() -> None:
 
     def serialize(status_line: str, headers: Any) -> bytes:
         try:  # ASCII text is the same bytes in UTF-8 and latin-1: the common case, fast
-            data: bytes = utf8(status_line, headers)
+            data: bytes | None = utf8(status_line, headers)
         except ValueError:  # a CR or LF: said below, in our words
-            data = b"\x80"
-        if data.isascii() and b"\x00" not in data:
+            data = None
+        if data is not None and data.isascii() and b"\x00" not in data:
             return data
         lines = [status_line, *(f"{k}: {v}" for k, v in headers.items())]
         for line in lines:  # a CR or LF would start a header (or a request) of its own
