@@ -39,6 +39,22 @@ def _huge_or_deep(value: dict[str, Any] | list[Any], max_depth: int | None) -> b
     return False
 
 
+# digits -> "0" and "[" -> "{": one C pass, then a run of zeros is a run of digits
+_SHAPE = bytes.maketrans(b"123456789[", b"000000000{")
+_DIGIT_RUN = b"0" * 19  # 2**63 has 19 digits: an integer with fewer is well inside 64 bits
+
+
+def _plainly_safe(text: str | bytes, nesting: bool) -> bool:
+    """Whether orjson's reading of `text` is plainly the one to keep, read off the text at a
+    third of `_huge_or_deep`'s cost on an event frame: no 19 digits in a row, so no integer
+    orjson turned into a float (a float literal, 1e30, reads the same either way), and (with
+    `nesting`) no more brackets than MAX_DEPTH, so no container that deep. Digits and
+    brackets inside strings count too: then the walk decides. Only text orjson accepted gets
+    here, so it holds no lone surrogate and encodes."""
+    shape = (text.encode() if isinstance(text, str) else text).translate(_SHAPE)
+    return _DIGIT_RUN not in shape and (not nesting or shape.count(b"{") <= MAX_DEPTH)
+
+
 def _huge_float_near(value: Any) -> bool:
     """`_huge_or_deep`'s float test for the top of an object and the objects right under it."""
     if type(value) is not dict:  # an array: "near" readers look no deeper (scalars: fast_loads)
@@ -73,6 +89,8 @@ def fast_loads(text: str | bytes, *, nesting: bool,
     if type(value) is not dict and type(value) is not list:
         return SLOW if type(value) is float and not -_HUGE < value < _HUGE else value
     if floats == "none" and not nesting:
+        return value
+    if floats == "all" and _plainly_safe(text, nesting):
         return value
     huge = (_huge_float_near(value) if floats == "near"
             else _huge_or_deep(value, MAX_DEPTH if nesting else None))

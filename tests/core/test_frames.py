@@ -137,6 +137,19 @@ def test_integers_past_64_bits_keep_every_digit_through_decode_and_line() -> Non
     assert str(big).encode() in line and json.loads(line)["f"] == 25.0
 
 
+def test_numbers_at_the_64_bit_edges_and_look_alikes_in_strings_read_exactly() -> None:
+    """The first integers past 64 bits (orjson's floats) keep every digit; 19 digits or 65
+    brackets inside a string are only text; 19-digit integers inside 64 bits stay integers."""
+    edges = [2**64, -(2**63) - 1, 2**64 - 1, -(2**63), 10**18]
+    data = ('{"s":"' + "[" * 65 + '","id":"1234567890123456789012","n":['
+            + ",".join(map(str, edges)) + "]}")
+    event = frames.decode_server(_event_with(data))
+    assert isinstance(event, frames.Event), event
+    assert event.data["n"] == edges and all(type(n) is int for n in event.data["n"])
+    assert event.data["s"] == "[" * 65 and event.data["id"] == "1234567890123456789012"
+    assert json.loads(frames.flat_json(event))["n"] == edges
+
+
 def test_the_fast_reader_refuses_what_the_strict_rules_refuse() -> None:
     """Lone surrogates, 1e999 and 65 levels of nesting are Malformed with the usual reasons."""
     head = '{"op":"event","id":"e1","event":"tip","accountId":"1","ts":"t","data":'
