@@ -45,8 +45,8 @@ _DIGIT_RUN = b"0" * 19  # 2**63 has 19 digits: an integer with fewer is well ins
 
 
 def _plainly_safe(text: str | bytes, nesting: bool) -> bool:
-    """Whether orjson's reading of `text` is plainly the one to keep, read off the text at a
-    third of `_huge_or_deep`'s cost on an event frame: no 19 digits in a row, so no integer
+    """Whether orjson's reading of `text` is plainly the one to keep, read off the text at
+    about half of `_huge_or_deep`'s cost on an event frame: no 19 digits in a row, so no integer
     orjson turned into a float (a float literal, 1e30, reads the same either way), and (with
     `nesting`) no more brackets than MAX_DEPTH, so no container that deep. Digits and
     brackets inside strings count too: then the walk decides. Only text orjson accepted gets
