@@ -28,6 +28,7 @@ from ofevents_cli.shells.relay import (
     Stopping,
     join_url,
 )
+from ofevents_cli.shells.relay_protocol import RelayProtocol
 from ofevents_cli.shells.signals import stop_on_signals
 from ofevents_cli.shells.tunnel import Tunnel, agent_missing, open_tunnel
 
@@ -149,9 +150,8 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
         capture.close()
         sock.close()
         raise
-    # h11, uvicorn's default parser: httptools (llhttp) answers a request target such as
-    # `@host:port/x` with its own 400 before the relay sees it, so nothing would be captured
-    config = uvicorn.Config(relay, http="h11", lifespan="off", log_config=None,
+    # llhttp for what it reads, h11 for the rest (shells/relay_protocol.py)
+    config = uvicorn.Config(relay, http=RelayProtocol, lifespan="off", log_config=None,
                             access_log=False,
                             server_header=False, date_header=False, ws="none",
                             timeout_graceful_shutdown=int(settings.timeout) + 5)

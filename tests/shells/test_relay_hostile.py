@@ -21,17 +21,22 @@ def raw_exchange(run: RelayRun, request: bytes, *, linger: float = 2.0) -> bytes
     port = int(run.started.local_url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
         conn.sendall(request)
-        conn.settimeout(linger)
-        answer = b""
-        try:
-            while chunk := conn.recv(65536):
-                answer += chunk
-                head, _, body = answer.partition(b"\r\n\r\n")
-                length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
-                if length and len(body) >= int(length.group(1)):
-                    break
-        except TimeoutError:
-            pass
+        return read_answer(conn, linger)
+
+
+def read_answer(conn: socket.socket, linger: float = 2.0) -> bytes:
+    """One answer on `conn`: up to the end of its body, or until it closes or goes quiet."""
+    conn.settimeout(linger)
+    answer = b""
+    try:
+        while chunk := conn.recv(65536):
+            answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+            if length and len(body) >= int(length.group(1)):
+                break
+    except TimeoutError:
+        pass
     return answer
 
 
@@ -128,3 +133,113 @@ def test_a_body_nested_past_any_parser_is_relayed_as_bytes(tmp_path: Path) -> No
     [delivered] = run.of(Delivered)
     assert delivered.event is None and delivered.status == 200
     assert records(tmp_path / "c.jsonl")[0].body == body
+
+
+def read_until_closed(conn: socket.socket, seconds: float = 5.0) -> bytes:
+    """Everything the relay sends on `conn` until it closes the connection."""
+    conn.settimeout(seconds)
+    answer = b""
+    while chunk := conn.recv(65536):
+        answer += chunk
+    return answer
+
+
+def test_a_refused_target_on_a_kept_alive_connection_is_still_captured(tmp_path: Path) -> None:
+    """A plain delivery, answered; then `@host:port/x` on the same connection: llhttp will not
+    read that target, so h11 takes the connection over and the relay answers 400 and
+    captures it, exactly as on a fresh connection."""
+    with running_target() as other, running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            first = read_answer(conn)
+            conn.sendall(f"POST @127.0.0.1:{other.port}/pwned HTTP/1.1\r\n".encode()
+                         + b"Host: x\r\nContent-Length: 2\r\n\r\n{}")
+            second = read_answer(conn)
+        run.wait_for(Delivered, 2)
+    assert first.startswith(b"HTTP/1.1 200 ") and second.startswith(b"HTTP/1.1 400 ")
+    assert b"origin-form" in second
+    assert other.requests == [] and [r.path for r in target.requests] == ["/hook"]
+    assert [r.path for r in records(tmp_path / "c.jsonl")] == [
+        "/hook", f"@127.0.0.1:{other.port}/pwned"]
+
+
+def test_a_broken_request_pipelined_behind_one_in_flight_is_answered_after_it(
+        tmp_path: Path) -> None:
+    """A slow delivery and, in the same write, a request llhttp refuses: the delivery's own
+    answer comes first, then a 400, then the connection closes; only the delivery is relayed."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"POST /slow/0.3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+                         b"POST @127.0.0.1:1/x HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+            answer = read_until_closed(conn)
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert answer.count(b"HTTP/1.1 ") == 2 and b"\r\n\r\n{}HTTP/1.1 400 " in answer
+    assert [r.path for r in target.requests] == ["/slow/0.3"]
+    assert [r.path for r in records(tmp_path / "c.jsonl")] == ["/slow/0.3"]
+    assert run.error is None
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_a_request_head_past_16_kib_gets_400_and_is_not_relayed(tmp_path: Path,
+                                                                  split: bool) -> None:
+    """A 20 KiB header, in one write or byte by byte in pieces: the relay holds no more than
+    h11's limit, answers 400, relays nothing."""
+    head = b"POST /hook HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n"
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            pieces = [head[i:i + 4096] for i in range(0, len(head), 4096)] if split else [head]
+            for piece in pieces:
+                conn.sendall(piece)
+                if split:
+                    time.sleep(0.02)
+            answer = read_until_closed(conn)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert target.requests == []
+    assert run.error is None
+
+
+def test_a_refused_target_whose_head_and_body_come_later_is_captured_whole(
+        tmp_path: Path) -> None:
+    """`POST @host:port/x` alone, then its headers and body in later writes: h11 takes over at
+    the refusal and reads the rest, so the capture line holds the body."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            for piece in (b"POST @127.0.0.1:1/x HTTP/1.1\r\n", b"Host: x\r\nContent-Length: 7",
+                          b"\r\n\r\n{\"a\":", b"1}"):
+                conn.sendall(piece)
+                time.sleep(0.05)
+            answer = read_answer(conn)
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"origin-form" in answer
+    assert target.requests == []
+    [record] = records(tmp_path / "c.jsonl")
+    assert record.path == "@127.0.0.1:1/x" and record.body == b'{"a":1}'
+
+
+def test_deliveries_pipelined_in_one_write_are_relayed_and_answered_in_order(
+        tmp_path: Path) -> None:
+    """Three deliveries in one write, the first slow: three answers in their order."""
+    requests = b"".join(b"POST /%s HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n%d" % (p, n)
+                        for n, p in enumerate((b"slow/0.2", b"a", b"b")))
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(requests)
+            answer = b""
+            while (answer.count(b"HTTP/1.1 200 ") < 3 or not answer.endswith(b"2")) and (
+                    chunk := conn.recv(65536)):
+                answer += chunk
+        run.wait_for(Delivered, 3)
+    bodies = [part.rsplit(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 ")[1:]]
+    assert bodies == [b"0", b"1", b"2"]
+    assert [r.path for r in target.requests] == ["/slow/0.2", "/a", "/b"]

@@ -1,0 +1,137 @@
+"""The relay's HTTP/1.1 server protocol: llhttp (httptools) for the requests it reads, h11 for
+the rest, so speed costs none of what the relay answers and captures.
+
+llhttp parses a request for about a third of h11's CPU (bench/relay.py), but it refuses some
+request targets outright (`@host:port/x`, `*`, raw non-ASCII) with a 400 that reaches no app,
+so nothing would be captured, and it has no limit on the size of a request head. So, while
+the head of a request is arriving, its bytes are kept (up to h11's limit); when llhttp
+refuses it, or it grows past that limit, the connection is handed to uvicorn's h11 protocol
+with those bytes, and h11 answers exactly as it did alone: the relay sees and captures what h11
+accepts, h11's own 400 for the rest. The request target always reaches the relay as it came
+(llhttp's URL parse would turn `http://host/x` into `/x`).
+
+A head whose first byte is not the first of a chunk (a request pipelined behind another in one
+read) cannot be handed over: its bytes are no longer all kept. A refusal then gets uvicorn's
+plain 400 and the connection closes, as it would under h11 for a broken request. Either answer
+waits for the answers owed to the requests before it on the connection, so they keep their
+order; a broken body is answered at once, as uvicorn does (its relay is waiting for it).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["MAX_HEAD", "RelayProtocol"]
+
+MAX_HEAD = 16 * 1024  # h11's (and uvicorn's) limit on an incomplete request head
+
+
+class RelayProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, handing anything llhttp will not read to h11."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._head: bytearray | None = None  # the current head's bytes, while all are known
+        self._head_size = 0  # bytes fed since the current head began
+        self._in_head = False  # a head has begun and is not complete yet
+        self._between = True  # the last byte fed ended a request (or none came yet)
+        self._ended_in_feed = False  # a request ended earlier in the chunk being fed
+        self._refused = False  # llhttp refused a request: it reads no more
+        self._owed: Callable[[], None] | None = None  # the refusal's answer, when one is owed
+
+    def data_received(self, data: bytes) -> None:
+        """Feed llhttp; on a refusal or an oversized head, h11 takes the connection over."""
+        if self._refused:  # the parser is spent: nothing after a refused head is read
+            return
+        self._unset_keepalive_if_required()
+        if self._between:  # this chunk starts a request: its head's bytes can all be kept
+            self._head = bytearray()
+        if self._head is not None:
+            self._head += data
+        if self._in_head or self._between:
+            self._head_size += len(data)
+        self._ended_in_feed = False
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # no WebSocket here (ws="none"): say so, as uvicorn
+            self._unsupported_upgrade_warning()
+        except httptools.HttpParserError:
+            self._refuse("Invalid HTTP request received.")
+            return
+        if self._in_head and self._head_size > MAX_HEAD:
+            self._refuse("Request head too large.")
+            return
+        if not self._in_head:
+            self._head = None
+            self._head_size = 0
+
+    def _refuse(self, message: str) -> None:
+        """A request llhttp will not read: h11 takes it when its head is all known, else
+        uvicorn's 400. A broken body is answered at once (its relay waits for the rest); a
+        broken head behind requests still being answered, after their answers."""
+        self._refused = True
+        if not self._in_head:
+            self.send_400_response(message)
+            return
+        head = None if self._head is None else bytes(self._head)
+        self._owed = functools.partial(self._answer_refused, head, message)
+        self.flow.pause_reading()
+        self._pay()
+
+    def _answer_refused(self, head: bytes | None, message: str) -> None:
+        if head is not None:
+            self._to_h11(head)
+        else:
+            self.send_400_response(message)
+
+    def _pay(self) -> None:
+        """The refused request's answer, once no earlier one is owed."""
+        if self._owed is not None and not self.pipeline and (
+                self.cycle is None or self.cycle.response_complete):
+            owed, self._owed = self._owed, None
+            owed()
+
+    def on_response_complete(self) -> None:
+        """An answer went out: a refused request behind it may be answered now."""
+        super().on_response_complete()
+        self._pay()
+
+    def on_message_begin(self) -> None:
+        """A request starts; its head's bytes are known only if it starts the chunk."""
+        super().on_message_begin()
+        if self._ended_in_feed:
+            self._head = None
+        self._in_head = True
+        self._between = False
+
+    def on_headers_complete(self) -> None:
+        """The relay gets the request target exactly as it came."""
+        super().on_headers_complete()
+        self._in_head = False
+        self._head = None
+        self._head_size = 0
+        path, _, query = bytes(self.url).partition(b"?")
+        self.scope["raw_path"] = path
+        self.scope["query_string"] = query
+
+    def on_message_complete(self) -> None:
+        """A request's body ended: the next byte starts another."""
+        super().on_message_complete()
+        self._ended_in_feed = True
+        self._between = True
+
+    def _to_h11(self, head: bytes) -> None:
+        """Hand the connection, and the head so far, to uvicorn's h11 protocol."""
+        self.connections.discard(self)
+        h11 = H11Protocol(config=self.config, server_state=self.server_state,
+                          app_state=self.app_state)
+        h11.connection_made(self.transport)
+        self.transport.set_protocol(h11)
+        self.flow.resume_reading()  # paused while the refusal waited: the rest is h11's now
+        h11.data_received(head)
