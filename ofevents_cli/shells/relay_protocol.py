@@ -8,7 +8,8 @@ the head of a request is arriving, its bytes are kept (up to h11's limit); when 
 refuses it, or it grows past that limit, the connection is handed to uvicorn's h11 protocol
 with those bytes, and h11 answers exactly as it did alone: the relay sees and captures what h11
 accepts, h11's own 400 for the rest. The request target always reaches the relay as it came
-(llhttp's URL parse would turn `http://host/x` into `/x`).
+(llhttp's URL parse would turn `http://host/x` into `/x`). The few heads llhttp reads but h11
+refuses (no Host, two, a Transfer-Encoding other than `chunked`) go to h11 the same way.
 
 A head whose first byte is not the first of a chunk (a request pipelined behind another in one
 read) cannot be handed over: its bytes are no longer all kept. A refusal then gets uvicorn's
@@ -30,6 +31,10 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 __all__ = ["MAX_HEAD", "RelayProtocol"]
 
 MAX_HEAD = 16 * 1024  # h11's (and uvicorn's) limit on an incomplete request head
+
+
+class _H11Refuses(Exception):
+    """A head h11 would refuse: the parser's callback raises it to end llhttp's reading."""
 
 
 class RelayProtocol(HttpToolsProtocol):
@@ -111,7 +116,10 @@ class RelayProtocol(HttpToolsProtocol):
         self._between = False
 
     def on_headers_complete(self) -> None:
-        """The relay gets the request target exactly as it came."""
+        """The relay gets the request target exactly as it came; a head llhttp reads but h11
+        refuses goes to h11 (raised here, it becomes the parser's refusal)."""
+        if self._h11_refuses():
+            raise _H11Refuses
         super().on_headers_complete()
         self._in_head = False
         self._head = None
@@ -119,6 +127,20 @@ class RelayProtocol(HttpToolsProtocol):
         path, _, query = bytes(self.url).partition(b"?")
         self.scope["raw_path"] = path
         self.scope["query_string"] = query
+
+    def _h11_refuses(self) -> bool:
+        """What llhttp reads and h11 refuses: other Host counts than one (none is allowed in
+        HTTP/1.0), a Transfer-Encoding other than a single `chunked`."""
+        hosts = 0
+        codings: list[bytes] = []
+        for name, value in self.headers:
+            if name == b"host":
+                hosts += 1
+            elif name == b"transfer-encoding":
+                codings += [coding.strip().lower() for coding in value.split(b",")]
+        if hosts > 1 or (not hosts and self.parser.get_http_version() != "1.0"):
+            return True
+        return bool(codings) and codings != [b"chunked"]
 
     def on_message_complete(self) -> None:
         """A request's body ended: the next byte starts another."""

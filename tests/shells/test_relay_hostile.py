@@ -243,3 +243,19 @@ def test_deliveries_pipelined_in_one_write_are_relayed_and_answered_in_order(
     bodies = [part.rsplit(b"\r\n\r\n", 1)[1] for part in answer.split(b"HTTP/1.1 ")[1:]]
     assert bodies == [b"0", b"1", b"2"]
     assert [r.path for r in target.requests] == ["/slow/0.2", "/a", "/b"]
+
+
+@pytest.mark.parametrize("head", [
+    b"POST /hook HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+    b"POST /hook HTTP/1.1\r\nHost: x\r\nHost: y\r\nContent-Length: 0\r\n\r\n",
+    b"POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+])
+def test_heads_the_fast_parser_reads_but_h11_refuses_are_refused_as_h11_does(
+        tmp_path: Path, head: bytes) -> None:
+    """No Host, two Hosts, a coding the relay cannot undo: h11's 400, nothing relayed."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        answer = raw_exchange(run, head)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert b"Invalid HTTP request" in answer and target.requests == []
+    assert run.error is None
