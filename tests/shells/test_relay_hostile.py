@@ -259,3 +259,17 @@ def test_heads_the_fast_parser_reads_but_h11_refuses_are_refused_as_h11_does(
     assert answer.startswith(b"HTTP/1.1 400 "), answer
     assert b"Invalid HTTP request" in answer and target.requests == []
     assert run.error is None
+
+
+def test_a_broken_chunked_body_gets_400_and_a_truncated_capture_line(tmp_path: Path) -> None:
+    """One good chunk, then a chunk size that is not hex: 400 at once, nothing relayed, and
+    what came is captured as truncated (not taken for a delivery)."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        answer = raw_exchange(run, b"POST /hook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked"
+                                   b"\r\n\r\n2\r\n{}\r\nzz\r\n")
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert target.requests == []
+    [record] = records(tmp_path / "c.jsonl")
+    assert record.truncated and record.response is None
