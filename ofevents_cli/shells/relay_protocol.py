@@ -42,7 +42,7 @@ class RelayProtocol(HttpToolsProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._head: bytearray | None = None  # the current head's bytes, while all are known
+        self._head: list[bytes] | None = None  # the current head's chunks, while all are known
         self._head_size = 0  # bytes fed since the current head began
         self._in_head = False  # a head has begun and is not complete yet
         self._between = True  # the last byte fed ended a request (or none came yet)
@@ -56,9 +56,9 @@ class RelayProtocol(HttpToolsProtocol):
             return
         self._unset_keepalive_if_required()
         if self._between:  # this chunk starts a request: its head's bytes can all be kept
-            self._head = bytearray()
+            self._head = []
         if self._head is not None:
-            self._head += data
+            self._head.append(data)  # no copy: joined only if h11 takes over
         if self._in_head or self._between:
             self._head_size += len(data)
         self._ended_in_feed = False
@@ -84,7 +84,7 @@ class RelayProtocol(HttpToolsProtocol):
         if not self._in_head:
             self.send_400_response(message)
             return
-        head = None if self._head is None else bytes(self._head)
+        head = None if self._head is None else b"".join(self._head)
         self._owed = functools.partial(self._answer_refused, head, message)
         self.flow.pause_reading()
         self._pay()
@@ -110,7 +110,7 @@ class RelayProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         """A request starts; its head's bytes are known only if it starts the chunk."""
         super().on_message_begin()
-        if self._ended_in_feed:
+        if self._ended_in_feed:  # behind another request in this chunk: its start is unknown
             self._head = None
         self._in_head = True
         self._between = False
@@ -124,7 +124,7 @@ class RelayProtocol(HttpToolsProtocol):
         self._in_head = False
         self._head = None
         self._head_size = 0
-        path, _, query = bytes(self.url).partition(b"?")
+        path, _, query = self.url.partition(b"?")
         self.scope["raw_path"] = path
         self.scope["query_string"] = query
 

@@ -273,3 +273,25 @@ def test_a_broken_chunked_body_gets_400_and_a_truncated_capture_line(tmp_path: P
     assert target.requests == []
     [record] = records(tmp_path / "c.jsonl")
     assert record.truncated and record.response is None
+
+
+def test_a_delivery_pipelined_behind_a_20_kib_body_is_not_taken_for_a_large_head(
+        tmp_path: Path) -> None:
+    """A 20 KiB delivery and the start of a small one in one write, the rest of it later: the
+    first body's bytes do not count toward the second's 16 KiB head limit."""
+    big = b"x" * 20_000
+    requests = (b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(big), big)
+                + b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1")
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(requests[:-20])
+            time.sleep(0.2)
+            conn.sendall(requests[-20:])
+            answer = b""
+            while not answer.endswith(b"\r\n\r\n1") and (chunk := conn.recv(65536)):
+                answer += chunk
+        run.wait_for(Delivered, 2)
+    assert answer.count(b"HTTP/1.1 200 ") == 2, answer[:200]
+    assert [r.path for r in target.requests] == ["/a", "/b"]
