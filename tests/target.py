@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import ssl
 import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -143,6 +144,76 @@ def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        done.set()
+        thread.join(timeout=5)
+        server.close()
+
+
+@dataclass
+class RawTarget:
+    """A keep-alive raw server's URL, the connections that carried a request (not a bare
+    connect, as the relay's check that the target listens) and the requests' bytes."""
+
+    url: str
+    connections: int = 0
+    requests: list[bytes] = field(default_factory=list)
+
+
+@contextmanager
+def keep_alive(answer: Callable[[bytes], tuple[float, bytes]]) -> Iterator[RawTarget]:
+    """A raw HTTP/1.1 server that keeps connections open: each request (head, then a body of
+    its Content-Length) is recorded as its bytes and answered with `answer(request)`, a delay
+    in seconds and the bytes to write as they are; an answer saying `Connection: close`
+    closes the connection after it."""
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    done = threading.Event()
+    state = RawTarget(f"http://127.0.0.1:{server.getsockname()[1]}")
+
+    def one(conn: socket.socket) -> None:
+        buffer = b""
+        first = True
+        with conn:
+            while not done.is_set():
+                while b"\r\n\r\n" not in buffer:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                length = re.search(rb"(?im)^content-length: *(\d+)", head)
+                size = int(length.group(1)) if length else 0
+                while len(rest) < size:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    rest += chunk
+                request, buffer = head + b"\r\n\r\n" + rest[:size], rest[size:]
+                state.requests.append(request)
+                state.connections += first
+                first = False
+                delay, data = answer(request)
+                time.sleep(delay)
+                try:
+                    conn.sendall(data)
+                except OSError:
+                    return
+                if b"connection: close" in data.lower():
+                    return
+
+    def serve() -> None:
+        while not done.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=one, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield state
     finally:
         done.set()
         thread.join(timeout=5)

@@ -38,8 +38,10 @@ from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.copies import Copies, Router, matching_routes, route_headers
 from ofevents_cli.shells.envelope import event_and_account
 from ofevents_cli.shells.health import listening, target_address
+from ofevents_cli.shells.http_client import LARGE_BODY
 from ofevents_cli.shells.http_client import body as payload
 from ofevents_cli.shells.tunnel import TunnelSettings
+from ofevents_cli.shells.upstream import Upstream, handles
 
 if TYPE_CHECKING:
     from ofevents_cli.core.sink_urls import RedisSpec
@@ -224,6 +226,7 @@ class Relay:
 
         self.settings = settings
         self.client = client
+        self.upstream = Upstream()
         self.capture = capture
         self.queue = queue
         self.routes = settings.all_routes
@@ -410,11 +413,15 @@ class Relay:
 
     async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
                         body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        proxy = self.proxies.get(_origin(url))
+        if handles(method, url, proxy, len(body), LARGE_BODY):  # shells/upstream.py
+            status, raw, answer = await self.upstream.exchange(method, url, headers, body)
+            return status, _end_to_end(raw), answer
         # latin-1 both ways: each header byte goes out as it came (shells/http_client.py)
         sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
         async with self.client.request(method, URL(url, encoded=True), headers=sent,
                                        data=payload(body), allow_redirects=False,
-                                       proxy=self.proxies.get(_origin(url))) as response:
+                                       proxy=proxy) as response:
             answer = await response.read()
             raw = list(response.raw_headers)
         kept = _end_to_end(raw)

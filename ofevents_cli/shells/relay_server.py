@@ -194,6 +194,7 @@ async def run_relay(settings: RelaySettings, stop: asyncio.Event,
             relay.watch.cancel()
         if tunnel is not None:
             await tunnel.close()
+        relay.upstream.close()
         await client.close()
         capture.close()
         sock.close()

@@ -44,12 +44,17 @@ class Sent:
 
 
 def describe(exc: BaseException) -> str:
-    """A short reason for a transport failure (aiohttp's, httpx's or the OS's): refused, DNS,
-    TLS, proxy, timeout, or a target that hung up mid-answer."""
+    """A short reason for a transport failure (aiohttp's, httpx's, the relay's own client's
+    (shells/upstream.py) or the OS's): refused, DNS, TLS, proxy, timeout, or a target that
+    hung up mid-answer."""
     import aiohttp
+
+    from ofevents_cli.shells.upstream import Hangup
 
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)) or _httpx_timeout(exc):
         return "timed out"
+    if isinstance(exc, Hangup):
+        return str(exc)
     if isinstance(exc, aiohttp.ClientHttpProxyError):
         return f"the proxy refused the connection ({exc.status} {exc.message})"
     if isinstance(exc, aiohttp.ClientProxyConnectionError):
@@ -100,7 +105,10 @@ def unreachable(exc: BaseException) -> bool:
     target is not there, as opposed to a target that answered badly."""
     import aiohttp
 
-    return isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+    from ofevents_cli.shells.upstream import ConnectFailed
+
+    return isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError,
+                            ConnectFailed))
 
 
 def check_request(method: str, headers: Sequence[tuple[str, str]]) -> None:

@@ -1,0 +1,218 @@
+"""The relay's own HTTP/1.1 client for plain `http://` targets: keep-alive connections over
+asyncio protocols, answers parsed by llhttp (httptools).
+
+Why not aiohttp here: on the relay's hot path its client is a third of the relay's CPU per
+delivery (bench/relay.py); this one writes the request in one go and parses the answer in C.
+It sends what aiohttp sends (shells/http_client.py's rules): the headers given, byte for byte
+and in order, plus `Host` and `Content-Length`, and nothing else. The relay keeps aiohttp for
+what this does not do: TLS, proxies, HEAD (llhttp cannot be told that a HEAD answer has no
+body) and bodies past `http_client.LARGE_BODY`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import defaultdict
+
+import httptools
+
+__all__ = ["ConnectFailed", "Hangup", "Upstream", "handles"]
+
+RawHeaders = list[tuple[bytes, bytes]]
+# aiohttp's rule: these methods get no `Content-Length: 0` when they carry no body
+_NO_EMPTY_LENGTH = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
+
+
+class ConnectFailed(OSError):
+    """Nothing accepted the connection (the OS's reason is the cause)."""
+
+
+class Hangup(OSError):
+    """The target closed the connection, or answered what is not HTTP, before a whole answer."""
+
+
+def handles(method: str, url: str, proxy: str | None, size: int, large: int) -> bool:
+    """Whether this client takes the request (else aiohttp does)."""
+    return url.startswith("http://") and proxy is None and method != "HEAD" and size <= large
+
+
+class _Answer(asyncio.Protocol):
+    """One connection: sends a request, collects one answer at a time."""
+
+    def __init__(self, pool: Upstream, key: tuple[str, int]) -> None:
+        self.pool = pool
+        self.key = key
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[tuple[int, RawHeaders, bytes]] | None = None
+        self.headers: RawHeaders = []
+        self.chunks: list[bytes] = []
+        self.framed: bool | None = None  # None until the head is in; then whether the body
+        # ends by Content-Length or chunks (else at the close, RFC 9112 6.3)
+        self.closed = False
+
+    # asyncio.Protocol
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.waiter is None:  # bytes nobody asked for: this connection cannot be trusted
+            self.close()
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(Hangup("the target switched protocols"))
+        except httptools.HttpParserError as exc:
+            self._fail(Hangup(f"the target's answer is not HTTP/1.1 ({exc})"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            if self.framed is False:
+                self._done()  # an answer whose body runs to the close
+            else:
+                waiter.set_exception(Hangup("the target closed the connection mid-answer"))
+
+    # httptools callbacks
+    def on_message_begin(self) -> None:
+        self.headers = []
+        self.chunks = []
+        self.framed = None
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self.framed = any(k.lower() == b"content-length" or (
+            k.lower() == b"transfer-encoding" and b"chunked" in v.lower())
+            for k, v in self.headers)
+
+    def on_body(self, body: bytes) -> None:
+        self.chunks.append(body)
+
+    def on_message_complete(self) -> None:
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:  # informational (103 Early Hints, …): the answer follows
+            return
+        keep = self.parser.should_keep_alive()
+        self._done()
+        if keep:
+            self.pool.release(self)
+        else:
+            self.close()
+
+    # internals
+    def _done(self) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result((self.parser.get_status_code(), self.headers,
+                               b"".join(self.chunks)))
+
+    def _fail(self, exc: Exception) -> None:
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(exc)
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+        self.pool.forget(self)
+        if self.transport is not None:
+            self.transport.close()
+
+    def send(self, request: bytes) -> asyncio.Future[tuple[int, RawHeaders, bytes]]:
+        """Write `request`; the future of its answer."""
+        assert self.transport is not None
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return self.waiter
+
+
+class Upstream:
+    """Keep-alive connections per target (host, port), at most `limit` open at once."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self.idle: defaultdict[tuple[str, int], list[_Answer]] = defaultdict(list)
+        self.slots = asyncio.Semaphore(limit)
+        self.open: set[_Answer] = set()
+
+    async def exchange(self, method: str, url: str, headers: RawHeaders, body: bytes
+                       ) -> tuple[int, RawHeaders, bytes]:
+        """Send one request to an `http://` URL; (status, raw headers, body). ValueError for a
+        header no request can carry; ConnectFailed / Hangup as their names say."""
+        host, port, target = _split(url)
+        request = _request(method.upper(), target, _host_header(host, port), headers, body)
+        async with self.slots:
+            connection = await self._connection(host, port)
+            try:
+                return await connection.send(request)
+            except BaseException:  # cancelled or failed mid-answer: the stream is not reusable
+                connection.close()
+                raise
+
+    async def _connection(self, host: str, port: int) -> _Answer:
+        idle = self.idle[(host, port)]
+        while idle:
+            connection = idle.pop()
+            if not connection.closed:
+                return connection
+        loop = asyncio.get_running_loop()
+        try:
+            _, protocol = await loop.create_connection(
+                lambda: _Answer(self, (host, port)), host, port)
+        except OSError as exc:
+            raise ConnectFailed(exc.errno, exc.strerror or str(exc)) from exc
+        self.open.add(protocol)
+        return protocol
+
+    def release(self, connection: _Answer) -> None:
+        """An answered connection goes back to its target's idle list."""
+        if not connection.closed:
+            self.idle[connection.key].append(connection)
+
+    def forget(self, connection: _Answer) -> None:
+        """A closed connection leaves the pool."""
+        self.open.discard(connection)
+        with contextlib.suppress(ValueError):
+            self.idle[connection.key].remove(connection)
+
+    def close(self) -> None:
+        """Close every connection."""
+        for connection in list(self.open):
+            connection.close()
+
+
+def _split(url: str) -> tuple[str, int, str]:
+    """(host, port, request target) of an `http://` URL, the target as written."""
+    rest = url[len("http://"):]
+    authority, slash, path = rest.partition("/")
+    target = slash + path if slash else "/"
+    if authority.startswith("["):
+        host, _, port = authority[1:].partition("]")
+        port = port.lstrip(":")
+    else:
+        host, _, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
+    return host, int(port) if port else 80, target
+
+
+def _host_header(host: str, port: int) -> bytes:
+    name = f"[{host}]" if ":" in host else host
+    return (name if port == 80 else f"{name}:{port}").encode("idna")
+
+
+def _request(method: str, target: str, host: bytes, headers: RawHeaders, body: bytes) -> bytes:
+    """The request's bytes: what aiohttp would write for the same call."""
+    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"Host: " + host]
+    lines += [name + b": " + value for name, value in headers]
+    if body or method not in _NO_EMPTY_LENGTH:
+        lines.append(b"Content-Length: " + str(len(body)).encode())
+    head = b"\r\n".join(lines) + b"\r\n\r\n"
+    ends = len(lines) + 1  # a CR or LF anywhere else would start a header of its own
+    if head.count(b"\n") != ends or head.count(b"\r") != ends or b"\x00" in head:
+        raise ValueError("a header holds a control character (CR, LF or NUL)")
+    return head + body

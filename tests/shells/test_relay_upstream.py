@@ -1,0 +1,111 @@
+"""The relay's own client for http:// targets (shells/upstream.py), against raw servers on
+127.0.0.1: the bytes it sends, the answers it reads, the connections it keeps or drops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ofevents_cli.shells.relay import Delivered, RelaySettings
+from tests.shells.test_relay_hostile import raw_exchange
+from tests.target import keep_alive, running_relay, scripted
+
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nown"
+
+
+def test_the_target_gets_the_request_as_sent_plus_host_and_length_only(tmp_path: Path) -> None:
+    """Request line, headers in order and case (repeats kept), then Host and Content-Length:
+    nothing else; a body-less DELETE says `Content-Length: 0`, a GET nothing (as aiohttp)."""
+    sent = [b"POST /hook?a=1 HTTP/1.1\r\nHost: x\r\nX-Sig: a\r\nx-sig: b\r\n"
+            b"Content-Length: 7\r\n\r\n{\"x\":1}",
+            b"DELETE /gone HTTP/1.1\r\nHost: x\r\n\r\n",
+            b"GET /read HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"]
+    with keep_alive(lambda _: (0, OK)) as target, \
+            running_relay(RelaySettings(target.url + "/base", tmp_path / "c.jsonl")) as relay:
+        for request in sent:
+            assert raw_exchange(relay, request).endswith(b"own")
+        relay.wait_for(Delivered, 3)
+    host = f"Host: {target.url.removeprefix('http://')}\r\n".encode()
+    assert target.requests == [
+        b"POST /base/hook?a=1 HTTP/1.1\r\n" + host
+        + b"x-sig: a\r\nx-sig: b\r\nContent-Length: 7\r\n\r\n{\"x\":1}",
+        b"DELETE /base/gone HTTP/1.1\r\n" + host + b"Content-Length: 0\r\n\r\n",
+        b"GET /base/read HTTP/1.1\r\n" + host + b"accept: */*\r\n\r\n"]
+
+
+def test_one_connection_carries_one_delivery_after_another(tmp_path: Path) -> None:
+    """Keep-alive: ten deliveries in a row reach the target over a single connection."""
+    with keep_alive(lambda _: (0, OK)) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as relay:
+        with httpx.Client(timeout=5) as client:
+            answers = [client.post(f"{relay.started.local_url}/h", content=b"{}")
+                       for _ in range(10)]
+        relay.wait_for(Delivered, 10)
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"own")] * 10
+    assert (len(target.requests), target.connections) == (10, 1)
+
+
+def test_a_target_that_closes_after_each_answer_gets_a_new_connection_each_time(
+        tmp_path: Path) -> None:
+    """`Connection: close` answers: every delivery still gets its own answer."""
+    closing = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"
+    with keep_alive(lambda _: (0, closing)) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as relay:
+        answers = [httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+                   for _ in range(4)]
+        relay.wait_for(Delivered, 4)
+    assert [(a.status_code, a.content) for a in answers] == [(200, b"bye")] * 4
+    assert target.connections == 4
+
+
+def test_an_answer_too_late_never_reaches_the_next_delivery(tmp_path: Path) -> None:
+    """The first delivery times out (504); its late answer dies with its connection, so the
+    second gets the target's answer to itself."""
+    def answer(request: bytes) -> tuple[float, bytes]:
+        if b"/first" in request:
+            return 1.0, b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate"
+        return 0, OK
+
+    with keep_alive(answer) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl", timeout=0.3)) as relay:
+        first = httpx.post(f"{relay.started.local_url}/first", content=b"{}", timeout=5)
+        second = httpx.post(f"{relay.started.local_url}/second", content=b"{}", timeout=5)
+        relay.wait_for(Delivered, 2)
+    assert (first.status_code, second.status_code, second.content) == (504, 200, b"own")
+
+
+@pytest.mark.parametrize(("wire", "body"), [
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+     b"abcde"),
+    (b"HTTP/1.1 200 OK\r\nX-Till: close\r\n\r\nto the end", b"to the end"),
+    (b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter", b"after"),
+], ids=["chunked", "until-close", "early-hints"])
+def test_answers_framed_every_http11_way_come_back_whole(tmp_path: Path, wire: bytes,
+                                                         body: bytes) -> None:
+    """Chunked, ended by the close, or behind a 1xx: the caller gets the body with a length."""
+    with scripted({b"POST": wire}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert (answer.status_code, answer.content) == (200, body)
+    assert answer.headers["content-length"] == str(len(body))
+    assert "transfer-encoding" not in answer.headers
+    [line] = (tmp_path / "c.jsonl").read_text().splitlines()
+    assert json.loads(line)["response"]["status"] == 200
+
+
+def test_an_answer_that_is_not_http_gets_502_naming_it(tmp_path: Path) -> None:
+    """A target speaking another protocol: 502, and the capture line says why."""
+    with scripted({b"POST": b"SSH-2.0-OpenSSH_9.6\r\n\r\n"}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502
+    [delivered] = relay.of(Delivered)
+    assert delivered.error is not None and "not HTTP/1.1" in delivered.error
+    [line] = (tmp_path / "c.jsonl").read_text().splitlines()
+    assert json.loads(line)["response"]["status"] == 502
