@@ -34,6 +34,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 BENCH = Path(__file__).resolve().parent
+# the children run as from a user's shell: a sandbox's PYTHONUNBUFFERED would make every line
+# they print a write of its own, a cost no default install pays
+os.environ.pop("PYTHONUNBUFFERED", None)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 Make = Callable[[int], tuple[list[tuple[str, str]], bytes]]  # request number -> headers, body
 KINDS = ("httpx", "httpx-aiohttp", "aiohttp", "raw")  # the bare client loops

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -145,9 +146,18 @@ class CaptureProblem:
 
 
 def format_timestamp(epoch: float) -> str:
-    """Unix seconds -> `2026-11-22T23:55:01.123456Z`."""
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None)
-    return moment.isoformat(timespec="microseconds") + "Z"  # strftime's result, 5x faster
+    """Unix seconds -> `2026-11-22T23:55:01.123456Z` (datetime's rounding: half to even)."""
+    whole = math.floor(epoch)
+    micro = round((epoch - whole) * 1_000_000)
+    if micro == 1_000_000:
+        whole, micro = whole + 1, 0
+    return f"{_second(whole)}.{micro:06d}Z"
+
+
+@functools.lru_cache(maxsize=8)
+def _second(whole: int) -> str:
+    """`2026-11-22T23:55:01`: worked out once for all the deliveries of one second."""
+    return datetime.fromtimestamp(whole, tz=timezone.utc).replace(tzinfo=None).isoformat()
 
 
 def parse_timestamp(text: str) -> float:

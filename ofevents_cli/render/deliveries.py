@@ -12,7 +12,7 @@ from typing import Any
 from ofevents_cli.core import sinks
 from ofevents_cli.core.exit_policy import ForwardTally
 from ofevents_cli.formats import Format
-from ofevents_cli.render.output import console, emit_json, say
+from ofevents_cli.render.output import console, emit_json, emit_json_soon, say
 from ofevents_cli.render.sinks import SinkView, result_line, sink_record
 from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.relay import (
@@ -142,7 +142,7 @@ class DeliveryView:
         elif delivered.id:
             self.tally.deliveries += 1
         if self.json_lines:
-            emit_json(delivery_record(delivered))
+            emit_json_soon(delivery_record(delivered))
             return
         from rich.text import Text
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["colour", "console", "emit_json", "error", "say", "surely_plain", "warn"]
+__all__ = ["colour", "console", "emit_json", "emit_json_soon", "error", "say", "surely_plain",
+           "warn"]
 
 
 _JSON = json.JSONEncoder(ensure_ascii=False)
@@ -33,6 +34,33 @@ def emit_json(record: dict[str, Any], *, flush: bool = True) -> None:
     sys.stdout.write(line + "\n")
     if flush:
         sys.stdout.flush()
+
+
+def emit_json_soon(record: dict[str, Any]) -> None:
+    """`emit_json`, flushed at the end of this event-loop turn (at once outside a loop): a
+    burst of lines costs one write, and no line waits longer than the burst."""
+    global _flush_due
+    emit_json(record, flush=False)
+    if _flush_due:
+        return
+    import asyncio  # loaded already wherever a loop runs; --help must not pay for it
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        sys.stdout.flush()
+        return
+    _flush_due = True
+    loop.call_soon(_flush)
+
+
+_flush_due = False
+
+
+def _flush() -> None:
+    global _flush_due
+    _flush_due = False
+    sys.stdout.flush()
 
 
 def say(message: str) -> None:

@@ -290,15 +290,15 @@ class Relay:
         if scope["query_string"]:
             raw_path += "?" + scope["query_string"].decode("latin-1")
         method = scope["method"]
-        capture = Capture(id=clock.new_id("dlv"), received_at=format_timestamp(received),
-                          method=method, path=raw_path, headers=headers, body=b"",
-                          remote=_remote(scope))
+        record = functools.partial(  # the capture record, once its body is known
+            Capture, id=clock.new_id("dlv"), received_at=format_timestamp(received),
+            method=method, path=raw_path, headers=headers, remote=_remote(scope))
         body = await _read_body(receive, raw_headers, self.settings.max_body)
         if isinstance(body, _Cut):
-            self._unanswered(capture, received, body)
+            self._unanswered(record(body=body.body, truncated=True), received, body)
             return
         if body is None:
-            capture = replace(capture, response=CaptureResponse(413, 0.0), truncated=True)
+            capture = record(body=b"", response=CaptureResponse(413, 0.0), truncated=True)
             lost = self._keep(capture)
             await _answer(send, 413, [], b"request body over the relay's --max-body limit\n")
             self.queue.put_nowait(Delivered(capture.id, received, method, raw_path, None, None,
@@ -307,8 +307,9 @@ class Relay:
         provider, valid, reason, scheme = self._verdict(body, headers, received)
         event, account = event_and_account(body)
         chosen = matching_routes(self.routes, event, account, provider)
-        capture = replace(capture, body=body)
+        capture = record(body=body)
         answer_headers: RawHeaders = []
+        relayed_headers = _end_to_end(raw_headers)
         refused = target_problem(raw_path)
         relayed = False
         if refused is not None:  # never a URL to follow: the caller must not pick the host
@@ -322,7 +323,7 @@ class Relay:
         else:
             relayed = True
             status, answer_headers, answer, ms, error = await self._relay(
-                method, raw_path, route_headers(chosen[0], capture, _end_to_end(raw_headers)),
+                method, raw_path, route_headers(chosen[0], capture, relayed_headers),
                 body, chosen[0])
         verification = (CaptureVerification(scheme, valid, reason) if valid is not None
                         else None)
@@ -332,7 +333,7 @@ class Relay:
                                 ) if relayed else None
         routed = bool(self.settings.routes) and refused is None and (relayed or not chosen)
         lost, copies = self.router.keep(capture, answered, chosen[1:] if relayed else (),
-                                        _end_to_end(raw_headers), routed, event, account,
+                                        relayed_headers, routed, event, account,
                                         provider)
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(
@@ -342,13 +343,13 @@ class Relay:
 
     async def _copy_exchange(self, method: str, url: str, headers: RawHeaders, body: bytes,
                              timeout: float) -> int:
-        status, _, _ = await _within(timeout, self._exchange(method, url, headers, body))
+        status, _, _ = await self._exchange(method, url, headers, body, timeout)
         return status
 
     def _unanswered(self, capture: Capture, received: float, cut: _Cut) -> None:
         """The caller hung up before its body was complete: nothing is relayed or answered;
-        what arrived is captured as truncated, so no reader takes it for a delivery."""
-        capture = replace(capture, body=cut.body, truncated=True)
+        what arrived (`capture`, truncated) is captured, so no reader takes it for a
+        delivery."""
         lost = self._keep(capture)
         declared = f" of {cut.declared}" if cut.declared is not None else ""
         error = f"the caller hung up after {len(cut.body)}{declared} body bytes: not relayed"
@@ -384,8 +385,8 @@ class Relay:
         url = join_url(route.to, self.settings.path, raw_path)
         start = time.perf_counter()
         try:
-            status, answer_headers, answer = await _within(
-                route.timeout or self.settings.timeout, self._exchange(method, url, headers, body))
+            status, answer_headers, answer = await self._exchange(
+                method, url, headers, body, route.timeout or self.settings.timeout)
         except asyncio.TimeoutError:
             ms = (time.perf_counter() - start) * 1000
             return 504, [], b"the target did not answer in time (ofevents relay)\n", ms, "timed out"
@@ -412,11 +413,18 @@ class Relay:
         return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
 
     async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],
-                        body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+                        body: bytes, timeout: float
+                        ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The target's answer within `timeout` seconds (else asyncio.TimeoutError)."""
         proxy = self.proxies.get(_origin(url))
         if handles(method, url, proxy, len(body), LARGE_BODY):  # shells/upstream.py
-            status, raw, answer = await self.upstream.exchange(method, url, headers, body)
+            status, raw, answer = await self.upstream.exchange(method, url, headers, body,
+                                                               timeout)
             return status, _end_to_end(raw), answer
+        return await _within(timeout, self._aiohttp_exchange(method, url, headers, body, proxy))
+
+    async def _aiohttp_exchange(self, method: str, url: str, headers: RawHeaders, body: bytes,
+                                proxy: str | None) -> tuple[int, RawHeaders, bytes]:
         # latin-1 both ways: each header byte goes out as it came (shells/http_client.py)
         sent = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
         async with self.client.request(method, URL(url, encoded=True), headers=sent,
@@ -450,13 +458,16 @@ def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, .
     return tuple(usable) or secrets
 
 
+_HOP_BY_HOP = frozenset(name.encode() for name in HOP_BY_HOP)
+
+
 def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """Headers minus hop-by-hop ones (and those the Connection header names); repeats kept."""
-    named = {token.strip().lower() for k, v in headers if k.lower() == b"connection"
-             for token in v.decode("latin-1").split(",")}
-    return [(k, v) for k, v in headers
-            if k.decode("latin-1").lower() not in HOP_BY_HOP
-            and k.decode("latin-1").lower() not in named]
+    drop: frozenset[bytes] | set[bytes] = _HOP_BY_HOP
+    for name, value in headers:
+        if name.lower() == b"connection":
+            drop = {*drop, *(token.strip().lower() for token in value.split(b","))}
+    return [(k, v) for k, v in headers if k.lower() not in drop]
 
 
 @dataclass(frozen=True)

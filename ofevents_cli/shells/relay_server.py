@@ -61,6 +61,8 @@ async def _next(queue: asyncio.Queue[RelayEvent], stop: asyncio.Event) -> RelayE
     """The next value, or None once `stop` is set."""
     if stop.is_set():
         return None
+    if not queue.empty():  # the common case under load: no futures to wait on
+        return queue.get_nowait()
     getter = asyncio.ensure_future(queue.get())
     stopper = asyncio.ensure_future(stop.wait())
     done, _ = await asyncio.wait({getter, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections import defaultdict
 
 import httptools
@@ -141,21 +142,35 @@ class Upstream:
         self.slots = asyncio.Semaphore(limit)
         self.open: set[_Answer] = set()
 
-    async def exchange(self, method: str, url: str, headers: RawHeaders, body: bytes
-                       ) -> tuple[int, RawHeaders, bytes]:
-        """Send one request to an `http://` URL; (status, raw headers, body). ValueError for a
-        header no request can carry; ConnectFailed / Hangup as their names say."""
-        host, port, target = _split(url)
-        request = _request(method.upper(), target, _host_header(host, port), headers, body)
-        async with self.slots:
-            connection = await self._connection(host, port)
+    async def exchange(self, method: str, url: str, headers: RawHeaders, body: bytes,
+                       timeout: float) -> tuple[int, RawHeaders, bytes]:
+        """Send one request to an `http://` URL; (status, raw headers, body) within `timeout`
+        seconds, or asyncio.TimeoutError. ValueError for a header no request can carry;
+        ConnectFailed / Hangup as their names say."""
+        host, port, host_header, target = _split(url)
+        request = _request(method.upper(), target, host_header, headers, body)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self.slots.locked():  # past the limit: wait for a slot, within the deadline
+            await asyncio.wait_for(self.slots.acquire(), timeout)
+        else:
+            await self.slots.acquire()
+        try:
+            connection = await self._connection(host, port, deadline - loop.time())
+            answer = connection.send(request)
+            # one timer on the answer: asyncio.timeout() costs more, per delivery
+            expiry = loop.call_at(deadline, _expire, answer)
             try:
-                return await connection.send(request)
-            except BaseException:  # cancelled or failed mid-answer: the stream is not reusable
+                return await answer
+            except BaseException:  # cancelled, late or cut short: the stream is not reusable
                 connection.close()
                 raise
+            finally:
+                expiry.cancel()
+        finally:
+            self.slots.release()
 
-    async def _connection(self, host: str, port: int) -> _Answer:
+    async def _connection(self, host: str, port: int, timeout: float) -> _Answer:
         idle = self.idle[(host, port)]
         while idle:
             connection = idle.pop()
@@ -163,8 +178,10 @@ class Upstream:
                 return connection
         loop = asyncio.get_running_loop()
         try:
-            _, protocol = await loop.create_connection(
-                lambda: _Answer(self, (host, port)), host, port)
+            _, protocol = await asyncio.wait_for(loop.create_connection(
+                lambda: _Answer(self, (host, port)), host, port), max(timeout, 0))
+        except asyncio.TimeoutError:
+            raise
         except OSError as exc:
             raise ConnectFailed(exc.errno, exc.strerror or str(exc)) from exc
         self.open.add(protocol)
@@ -187,22 +204,28 @@ class Upstream:
             connection.close()
 
 
-def _split(url: str) -> tuple[str, int, str]:
-    """(host, port, request target) of an `http://` URL, the target as written."""
-    rest = url[len("http://"):]
-    authority, slash, path = rest.partition("/")
-    target = slash + path if slash else "/"
+def _expire(answer: asyncio.Future[tuple[int, RawHeaders, bytes]]) -> None:
+    if not answer.done():
+        answer.set_exception(asyncio.TimeoutError())
+
+
+def _split(url: str) -> tuple[str, int, bytes, str]:
+    """(host, port, Host header, request target) of an `http://` URL, the target as written."""
+    authority, slash, path = url[len("http://"):].partition("/")
+    return (*_authority(authority), slash + path if slash else "/")
+
+
+@functools.lru_cache(maxsize=64)
+def _authority(authority: str) -> tuple[str, int, bytes]:
+    """(host, port, Host header) of `host[:port]`, worked out once per target."""
     if authority.startswith("["):
         host, _, port = authority[1:].partition("]")
         port = port.lstrip(":")
     else:
         host, _, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
-    return host, int(port) if port else 80, target
-
-
-def _host_header(host: str, port: int) -> bytes:
+    number = int(port) if port else 80
     name = f"[{host}]" if ":" in host else host
-    return (name if port == 80 else f"{name}:{port}").encode("idna")
+    return host, number, (name if number == 80 else f"{name}:{number}").encode("idna")
 
 
 def _request(method: str, target: str, host: bytes, headers: RawHeaders, body: bytes) -> bytes:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ofevents_cli.core.capture import (
     Capture,
@@ -86,3 +90,12 @@ def test_big_integers_and_blank_lines_read_as_before() -> None:
     for record in records:
         assert isinstance(record, Capture) and record.response is not None
         assert record.response.status == 1234567890123456789012345
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False)
+       | st.integers(0, 4_000_000_000).map(lambda s: s + 0.9999995))
+@settings(max_examples=2000)
+def test_timestamps_read_as_datetime_writes_them(epoch: float) -> None:
+    """The per-second cache gives what datetime gives, rounding (half to even) included."""
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None)
+    assert format_timestamp(epoch) == moment.isoformat(timespec="microseconds") + "Z"
