@@ -20,6 +20,7 @@ order; a broken body is answered at once, as uvicorn does (its relay is waiting 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -35,6 +36,42 @@ MAX_HEAD = 16 * 1024  # h11's (and uvicorn's) limit on an incomplete request hea
 
 class _H11Refuses(Exception):
     """A head h11 would refuse: the parser's callback raises it to end llhttp's reading."""
+
+
+class _OneWrite:
+    """The transport an answer is written through: uvicorn writes an answer's head, then its
+    body, two system calls where one will do (a loopback write is a tenth of the relay's CPU
+    per delivery), so the head is held until the first body write and goes out with it. The
+    `100 Continue` written before an answer starts passes at once; the answer's end (a HEAD
+    answer has no body) and a close send what is held."""
+
+    def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._head_seen = False
+
+    def write(self, data: bytes) -> None:
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        elif self._cycle.response_started and not self._head_seen:  # the answer's head
+            self._head_seen = True
+            self._held = data
+            return
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Send what is held (a HEAD answer has no body to carry its head)."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, …: the socket's
+        return getattr(self._transport, name)
 
 
 class RelayProtocol(HttpToolsProtocol):
@@ -104,6 +141,8 @@ class RelayProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         """An answer went out: a refused request behind it may be answered now."""
+        if self.cycle is not None and isinstance(self.cycle.transport, _OneWrite):
+            self.cycle.transport.flush()
         super().on_response_complete()
         self._pay()
 
@@ -121,6 +160,7 @@ class RelayProtocol(HttpToolsProtocol):
         if self._h11_refuses():
             raise _H11Refuses
         super().on_headers_complete()
+        self.cycle.transport = _OneWrite(self.transport, self.cycle)  # type: ignore[assignment]
         self._in_head = False
         self._head = None
         self._head_size = 0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,20 @@ def test_an_answer_that_is_not_http_gets_502_naming_it(tmp_path: Path) -> None:
     assert delivered.error is not None and "not HTTP/1.1" in delivered.error
     [line] = (tmp_path / "c.jsonl").read_text().splitlines()
     assert json.loads(line)["response"]["status"] == 502
+
+
+def test_an_answer_is_one_write_and_100_continue_still_comes_first(tmp_path: Path) -> None:
+    """`Expect: 100-continue`: the caller gets `100 Continue` before it sends the body (the
+    answer's head is held for its body, not this); then the whole answer."""
+    with keep_alive(lambda _: (0, OK)) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as relay:
+        port = int(relay.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"POST /h HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                         b"Content-Length: 2\r\n\r\n")
+            assert conn.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            conn.sendall(b"{}")
+            answer = conn.recv(65536)
+        relay.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nown")
+    assert target.requests[0].endswith(b"Content-Length: 2\r\n\r\n{}")
