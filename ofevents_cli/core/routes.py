@@ -55,6 +55,8 @@ class Route:
         limited to accounts."""
         if self.accounts is not None and (account is None or account not in self.accounts):
             return False
+        if "*" in self.events:  # every delivery (--to): no pattern to match
+            return True
         name = event or ""
         return any(fnmatchcase(name, pattern) for pattern in self.events)
 

@@ -13,7 +13,7 @@ import functools
 import sys
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 from urllib.parse import urlsplit
@@ -307,7 +307,6 @@ class Relay:
         provider, valid, reason, scheme = self._verdict(body, headers, received)
         event, account = event_and_account(body)
         chosen = matching_routes(self.routes, event, account, provider)
-        capture = record(body=body)
         answer_headers: RawHeaders = []
         relayed_headers = _end_to_end(raw_headers)
         refused = target_problem(raw_path)
@@ -322,13 +321,14 @@ class Relay:
                                          b"forward): captured, not relayed\n", 0.0, "unrouted")
         else:
             relayed = True
+            sent = relayed_headers if chosen[0].secret is None else route_headers(
+                chosen[0], record(body=body), relayed_headers)  # re-signed for the route
             status, answer_headers, answer, ms, error = await self._relay(
-                method, raw_path, route_headers(chosen[0], capture, relayed_headers),
-                body, chosen[0])
+                method, raw_path, sent, body, chosen[0])
         verification = (CaptureVerification(scheme, valid, reason) if valid is not None
                         else None)
-        capture = replace(capture, response=CaptureResponse(status, round(ms, 2)),
-                          verification=verification)
+        capture = record(body=body, response=CaptureResponse(status, round(ms, 2)),
+                         verification=verification)
         answered = CaptureRoute(chosen[0].to, "answer", status, round(ms, 2), 1, error
                                 ) if relayed else None
         routed = bool(self.settings.routes) and refused is None and (relayed or not chosen)
