@@ -82,6 +82,8 @@ class _Answer(asyncio.Protocol):
 
     # httptools callbacks
     def on_message_begin(self) -> None:
+        if self.waiter is None:  # an answer to nothing asked (a second one in the same read):
+            self.close()  # what else it sent cannot be told from the next answer either
         self.headers = []
         self.chunks = []
         self.framed = None

@@ -62,6 +62,19 @@ def test_a_target_that_closes_after_each_answer_gets_a_new_connection_each_time(
     assert target.connections == 4
 
 
+def test_a_second_answer_to_one_request_is_never_taken_for_the_next(tmp_path: Path) -> None:
+    """A target that answers one request twice: the relay drops that connection, so the next
+    delivery gets the answer to itself, over a new one."""
+    twice = OK + b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nextra"
+    with keep_alive(lambda _: (0, twice)) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as relay:
+        answers = [httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+                   for _ in range(3)]
+        relay.wait_for(Delivered, 3)
+    assert [a.content for a in answers] == [b"own"] * 3
+    assert target.connections == 3
+
+
 def test_an_answer_too_late_never_reaches_the_next_delivery(tmp_path: Path) -> None:
     """The first delivery times out (504); its late answer dies with its connection, so the
     second gets the target's answer to itself."""
