@@ -22,6 +22,7 @@ import httptools
 __all__ = ["ConnectFailed", "Hangup", "Upstream", "handles"]
 
 RawHeaders = list[tuple[bytes, bytes]]
+MAX_HEAD = 64 * 1024  # an answer's status line and headers, at most (llhttp sets no limit)
 # aiohttp's rule: these methods get no `Content-Length: 0` when they carry no body
 _NO_EMPTY_LENGTH = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
 
@@ -52,6 +53,7 @@ class _Answer(asyncio.Protocol):
         self.chunks: list[bytes] = []
         self.framed: bool | None = None  # None until the head is in; then whether the body
         # ends by Content-Length or chunks (else at the close, RFC 9112 6.3)
+        self.head_size = 0  # bytes read while no answer's head was complete
         self.closed = False
 
     # asyncio.Protocol
@@ -63,6 +65,11 @@ class _Answer(asyncio.Protocol):
         if self.waiter is None:  # bytes nobody asked for: this connection cannot be trusted
             self.close()
             return
+        if self.framed is None:
+            self.head_size += len(data)
+            if self.head_size > MAX_HEAD:  # counted per read: a few bytes of body may count
+                self._fail(Hangup(f"the target's answer head is over {MAX_HEAD // 1024} KiB"))
+                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -92,6 +99,7 @@ class _Answer(asyncio.Protocol):
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        self.head_size = 0
         self.framed = any(k.lower() == b"content-length" or (
             k.lower() == b"transfer-encoding" and b"chunked" in v.lower())
             for k, v in self.headers)

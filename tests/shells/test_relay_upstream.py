@@ -140,3 +140,16 @@ def test_an_answer_is_one_write_and_100_continue_still_comes_first(tmp_path: Pat
         relay.wait_for(Delivered)
     assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and answer.endswith(b"\r\n\r\nown")
     assert target.requests[0].endswith(b"Content-Length: 2\r\n\r\n{}")
+
+
+def test_an_endless_answer_head_is_cut_at_64_kib(tmp_path: Path) -> None:
+    """A target whose answer head never ends: 502 once it passes 64 KiB, not memory without
+    bound."""
+    endless = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 200_000 + b"\r\n"
+    with scripted({b"POST": endless}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502
+    [delivered] = relay.of(Delivered)
+    assert delivered.error == "the target's answer head is over 64 KiB"
