@@ -12,7 +12,7 @@ from typing import Any
 from ofevents_cli.core import sinks
 from ofevents_cli.core.exit_policy import ForwardTally
 from ofevents_cli.formats import Format
-from ofevents_cli.render.output import console, emit_json, emit_json_soon, say
+from ofevents_cli.render.output import BurstLines, console, emit_json, say
 from ofevents_cli.render.sinks import SinkView, result_line, sink_record
 from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.relay import (
@@ -77,6 +77,7 @@ class DeliveryView:
         self.spinner: Any = None
         self.capture = ""
         self.sinks = SinkView(tally.sinks)  # copies to routes, Redis sinks
+        self.lines = BurstLines()  # --json delivery lines: one write per burst
 
     def show(self, event: RelayEvent) -> None:
         """Render one value from the relay."""
@@ -142,7 +143,7 @@ class DeliveryView:
         elif delivered.id:
             self.tally.deliveries += 1
         if self.json_lines:
-            emit_json_soon(delivery_record(delivered))
+            self.lines.emit(delivery_record(delivered))
             return
         from rich.text import Text
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["colour", "console", "emit_json", "emit_json_soon", "error", "say", "surely_plain",
+__all__ = ["BurstLines", "colour", "console", "emit_json", "error", "say", "surely_plain",
            "warn"]
 
 
@@ -36,31 +36,38 @@ def emit_json(record: dict[str, Any], *, flush: bool = True) -> None:
         sys.stdout.flush()
 
 
-def emit_json_soon(record: dict[str, Any]) -> None:
-    """`emit_json`, flushed at the end of this event-loop turn (at once outside a loop): a
-    burst of lines costs one write, and no line waits longer than the burst."""
-    global _flush_due
-    emit_json(record, flush=False)
-    if _flush_due:
-        return
-    import asyncio  # loaded already wherever a loop runs; --help must not pay for it
+class BurstLines:
+    """JSON Lines on stdout flushed once per event-loop turn (at once outside a loop): a burst
+    of lines costs one write, and no line waits longer than its burst. A BrokenPipeError met
+    by a scheduled flush is raised by the next `emit`, where the command's boundary sees it."""
 
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        sys.stdout.flush()
-        return
-    _flush_due = True
-    loop.call_soon(_flush)
+    def __init__(self) -> None:
+        self.flushing = False  # a flush is scheduled
+        self.broken: BrokenPipeError | None = None  # stdout's reader went away meanwhile
 
+    def emit(self, record: dict[str, Any]) -> None:
+        """Write one line; flush it with the rest of this turn's."""
+        if self.broken is not None:
+            raise self.broken
+        emit_json(record, flush=False)
+        if self.flushing:
+            return
+        import asyncio  # loaded already wherever a loop runs; --help must not pay for it
 
-_flush_due = False
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            sys.stdout.flush()
+            return
+        self.flushing = True
+        loop.call_soon(self._flush)
 
-
-def _flush() -> None:
-    global _flush_due
-    _flush_due = False
-    sys.stdout.flush()
+    def _flush(self) -> None:
+        self.flushing = False
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError as exc:
+            self.broken = exc
 
 
 def say(message: str) -> None:

@@ -6,13 +6,12 @@ it; piped, every request is a line of data on stdout. The summary goes to stderr
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
 from ofevents_cli.core.exit_policy import SendTally
 from ofevents_cli.formats import Format
-from ofevents_cli.render.output import console, emit_json, error, say, warn
+from ofevents_cli.render.output import BurstLines, console, error, say, warn
 from ofevents_cli.render.text import count, escape_control, shorten
 from ofevents_cli.shells.triggering import Outcome
 
@@ -64,8 +63,7 @@ class OutcomeRenderer:
         self.json = fmt is Format.JSON
         self.url = url
         self.tally = tally
-        self.flushing = False  # a flush is scheduled
-        self.broken: BrokenPipeError | None = None  # stdout's reader went away meanwhile
+        self.lines = BurstLines()  # --json: one write per burst of answers
         self.progress: Any = None
         self.task: Any = None
         if total > 1 and not self.json and sys.stdout.isatty():
@@ -95,10 +93,7 @@ class OutcomeRenderer:
                  "(the requests are still sent; the file is not written to again)")
         self.tally.unsaved += outcome.capture_error is not None
         if self.json:
-            if self.broken is not None:
-                raise self.broken
-            emit_json(outcome_record(outcome), flush=False)
-            self._flush_soon()
+            self.lines.emit(outcome_record(outcome))
             return
         line = outcome_line(outcome, self.url)
         if self.progress is None:
@@ -108,26 +103,6 @@ class OutcomeRenderer:
         if not (sent.status is not None and 200 <= sent.status < 300):
             self.progress.console.print(line, markup=False, highlight=False)
         self.progress.advance(self.task)
-
-    def _flush_soon(self) -> None:
-        """Flush once the outcomes that came in this turn of the event loop are written (one
-        write per burst, not one per request), or at once outside a loop."""
-        if self.flushing:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            sys.stdout.flush()
-            return
-        self.flushing = True
-        loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        self.flushing = False
-        try:
-            sys.stdout.flush()
-        except BrokenPipeError as exc:  # raised where the command sees it: the next show
-            self.broken = exc
 
     def close(self, noun: str = "request") -> None:
         """Stop the bar, then the summary on stderr."""

@@ -146,6 +146,8 @@ class Copies:
             return None, (time.perf_counter() - start) * 1000, "timed out"
         except (aiohttp.ClientError, OSError) as exc:
             return None, (time.perf_counter() - start) * 1000, describe(exc)
+        except ValueError as exc:  # what no HTTP/1.1 request can carry (a header, a URL)
+            return None, (time.perf_counter() - start) * 1000, f"cannot be sent: {exc}"
         return status, (time.perf_counter() - start) * 1000, None
 
     async def _stopped_within(self, delay: float) -> bool:

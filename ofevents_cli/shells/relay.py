@@ -410,6 +410,10 @@ class Relay:
                 what = "closed the connection mid-answer"
             return (502, [], f"the target {what} (ofevents relay)\n".encode(), ms,
                     describe(exc))
+        except ValueError as exc:  # what no HTTP/1.1 request can carry (a header, a URL)
+            ms = (time.perf_counter() - start) * 1000
+            return (502, [], b"the delivery cannot be sent to the target as it is (ofevents "
+                    b"relay)\n", ms, f"cannot be sent: {exc}")
         return status, answer_headers, answer, (time.perf_counter() - start) * 1000, None
 
     async def _exchange(self, method: str, url: str, headers: list[tuple[bytes, bytes]],

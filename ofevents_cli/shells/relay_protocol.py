@@ -42,8 +42,8 @@ class _OneWrite:
     """The transport an answer is written through: uvicorn writes an answer's head, then its
     body, two system calls where one will do (a loopback write is a tenth of the relay's CPU
     per delivery), so the head is held until the first body write and goes out with it. The
-    `100 Continue` written before an answer starts passes at once; the answer's end (a HEAD
-    answer has no body) and a close send what is held."""
+    `100 Continue` written before an answer starts passes at once, and so does a HEAD
+    answer's head (uvicorn writes no body for it); a close sends what is held."""
 
     def __init__(self, transport: asyncio.Transport, cycle: Any) -> None:
         self._transport = transport
@@ -56,18 +56,15 @@ class _OneWrite:
             data, self._held = self._held + data, None
         elif self._cycle.response_started and not self._head_seen:  # the answer's head
             self._head_seen = True
-            self._held = data
-            return
+            if self._cycle.scope["method"] != "HEAD":  # a HEAD answer has no body to wait for
+                self._held = data
+                return
         self._transport.write(data)
 
-    def flush(self) -> None:
-        """Send what is held (a HEAD answer has no body to carry its head)."""
+    def close(self) -> None:
         if self._held is not None:
             held, self._held = self._held, None
             self._transport.write(held)
-
-    def close(self) -> None:
-        self.flush()
         self._transport.close()
 
     def __getattr__(self, name: str) -> Any:  # is_closing, get_extra_info, …: the socket's
@@ -141,8 +138,6 @@ class RelayProtocol(HttpToolsProtocol):
 
     def on_response_complete(self) -> None:
         """An answer went out: a refused request behind it may be answered now."""
-        if self.cycle is not None and isinstance(self.cycle.transport, _OneWrite):
-            self.cycle.transport.flush()
         super().on_response_complete()
         self._pay()
 

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 from collections import defaultdict
+from urllib.parse import urlsplit
 
 import httptools
 
@@ -23,6 +24,7 @@ __all__ = ["ConnectFailed", "Hangup", "Upstream", "handles"]
 
 RawHeaders = list[tuple[bytes, bytes]]
 MAX_HEAD = 64 * 1024  # an answer's status line and headers, at most (llhttp sets no limit)
+KEEP_IDLE = 15.0  # seconds an unused connection is kept (aiohttp's keep-alive timeout)
 # aiohttp's rule: these methods get no `Content-Length: 0` when they carry no body
 _NO_EMPTY_LENGTH = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
 
@@ -36,8 +38,10 @@ class Hangup(OSError):
 
 
 def handles(method: str, url: str, proxy: str | None, size: int, large: int) -> bool:
-    """Whether this client takes the request (else aiohttp does)."""
-    return url.startswith("http://") and proxy is None and method != "HEAD" and size <= large
+    """Whether this client takes the request (else aiohttp does): plain http, no proxy, not
+    HEAD, not too large, an ASCII URL without userinfo."""
+    return (url.startswith("http://") and proxy is None and method != "HEAD" and size <= large
+            and url.isascii() and _authority(url[7:].partition("/")[0]) is not None)
 
 
 class _Answer(asyncio.Protocol):
@@ -54,6 +58,7 @@ class _Answer(asyncio.Protocol):
         self.framed: bool | None = None  # None until the head is in; then whether the body
         # ends by Content-Length or chunks (else at the close, RFC 9112 6.3)
         self.head_size = 0  # bytes read while no answer's head was complete
+        self.idle_since = 0.0
         self.closed = False
 
     # asyncio.Protocol
@@ -67,15 +72,16 @@ class _Answer(asyncio.Protocol):
             return
         if self.framed is None:
             self.head_size += len(data)
-            if self.head_size > MAX_HEAD:  # counted per read: a few bytes of body may count
-                self._fail(Hangup(f"the target's answer head is over {MAX_HEAD // 1024} KiB"))
-                return
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             self._fail(Hangup("the target switched protocols"))
+            return
         except httptools.HttpParserError as exc:
             self._fail(Hangup(f"the target's answer is not HTTP/1.1 ({exc})"))
+            return
+        if self.framed is None and self.head_size > MAX_HEAD:  # still no end of the head
+            self._fail(Hangup(f"the target's answer head is over {MAX_HEAD // 1024} KiB"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -96,7 +102,8 @@ class _Answer(asyncio.Protocol):
         self.framed = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if self.framed is None:  # after the head: a chunked body's trailers, dropped as aiohttp
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         self.head_size = 0
@@ -110,20 +117,22 @@ class _Answer(asyncio.Protocol):
     def on_message_complete(self) -> None:
         status = self.parser.get_status_code()
         if 100 <= status < 200:  # informational (103 Early Hints, …): the answer follows
+            self.framed = None  # a close now is mid-answer
+            self.head_size = 0
             return
-        keep = self.parser.should_keep_alive()
-        self._done()
-        if keep:
+        if self._done() and self.parser.should_keep_alive():
             self.pool.release(self)
-        else:
+        else:  # an answer nobody waits for any more (late), or the target ends the connection
             self.close()
 
     # internals
-    def _done(self) -> None:
+    def _done(self) -> bool:
+        """Hand the answer to its waiter; False when none waits for it (any more)."""
         waiter, self.waiter = self.waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result((self.parser.get_status_code(), self.headers,
-                               b"".join(self.chunks)))
+        if waiter is None or waiter.done():
+            return False
+        waiter.set_result((self.parser.get_status_code(), self.headers, b"".join(self.chunks)))
+        return True
 
     def _fail(self, exc: Exception) -> None:
         waiter, self.waiter = self.waiter, None
@@ -170,11 +179,12 @@ class Upstream:
             connection = await self._connection(host, port, deadline - loop.time())
             answer = connection.send(request)
             # one timer on the answer: asyncio.timeout() costs more, per delivery
-            expiry = loop.call_at(deadline, _expire, answer)
+            expiry = loop.call_at(deadline, _expire, connection, answer)
             try:
                 return await answer
-            except BaseException:  # cancelled, late or cut short: the stream is not reusable
-                connection.close()
+            except BaseException:  # cancelled or cut short: the stream is not reusable
+                if connection.waiter is answer:
+                    connection.close()
                 raise
             finally:
                 expiry.cancel()
@@ -182,12 +192,17 @@ class Upstream:
             self.slots.release()
 
     async def _connection(self, host: str, port: int, timeout: float) -> _Answer:
+        loop = asyncio.get_running_loop()
         idle = self.idle[(host, port)]
         while idle:
             connection = idle.pop()
-            if not connection.closed:
-                return connection
-        loop = asyncio.get_running_loop()
+            if connection.closed or connection.transport is None or \
+                    connection.transport.is_closing():
+                continue
+            if loop.time() - connection.idle_since > KEEP_IDLE:  # a NAT may have dropped it
+                connection.close()
+                continue
+            return connection
         try:
             _, protocol = await asyncio.wait_for(loop.create_connection(
                 lambda: _Answer(self, (host, port)), host, port), max(timeout, 0))
@@ -201,6 +216,7 @@ class Upstream:
     def release(self, connection: _Answer) -> None:
         """An answered connection goes back to its target's idle list."""
         if not connection.closed:
+            connection.idle_since = asyncio.get_running_loop().time()
             self.idle[connection.key].append(connection)
 
     def forget(self, connection: _Answer) -> None:
@@ -215,33 +231,45 @@ class Upstream:
             connection.close()
 
 
-def _expire(answer: asyncio.Future[tuple[int, RawHeaders, bytes]]) -> None:
+def _expire(connection: _Answer, answer: asyncio.Future[tuple[int, RawHeaders, bytes]]
+            ) -> None:
+    """No answer in time: TimeoutError for its waiter, and the connection closed, so a late
+    answer reaches no one."""
     if not answer.done():
         answer.set_exception(asyncio.TimeoutError())
+        connection.close()
 
 
 def _split(url: str) -> tuple[str, int, bytes, str]:
     """(host, port, Host header, request target) of an `http://` URL, the target as written."""
     authority, slash, path = url[len("http://"):].partition("/")
-    return (*_authority(authority), slash + path if slash else "/")
+    known = _authority(authority)
+    if known is None:  # `handles` sends such URLs to aiohttp
+        raise ValueError(f"not a URL this client takes: {url}")
+    return (*known, slash + path if slash else "/")
 
 
 @functools.lru_cache(maxsize=64)
-def _authority(authority: str) -> tuple[str, int, bytes]:
-    """(host, port, Host header) of `host[:port]`, worked out once per target."""
-    if authority.startswith("["):
-        host, _, port = authority[1:].partition("]")
-        port = port.lstrip(":")
-    else:
-        host, _, port = authority.rpartition(":") if ":" in authority else (authority, "", "")
-    number = int(port) if port else 80
+def _authority(authority: str) -> tuple[str, int, bytes] | None:
+    """(host, port, Host header) of an ASCII `host[:port]`, worked out once per target; None
+    for what aiohttp is left to handle (userinfo, a port that is not one)."""
+    if "@" in authority:
+        return None
+    parts = urlsplit("http://" + authority)
+    try:
+        port = parts.port or 80
+    except ValueError:
+        return None
+    host = parts.hostname
+    if not host:
+        return None
     name = f"[{host}]" if ":" in host else host
-    return host, number, (name if number == 80 else f"{name}:{number}").encode("idna")
+    return host, port, (name if port == 80 else f"{name}:{port}").encode("ascii")
 
 
 def _request(method: str, target: str, host: bytes, headers: RawHeaders, body: bytes) -> bytes:
     """The request's bytes: what aiohttp would write for the same call."""
-    lines = [f"{method} {target} HTTP/1.1".encode("latin-1"), b"Host: " + host]
+    lines = [f"{method} {target} HTTP/1.1".encode("ascii"), b"Host: " + host]
     lines += [name + b": " + value for name, value in headers]
     if body or method not in _NO_EMPTY_LENGTH:
         lines.append(b"Content-Length: " + str(len(body)).encode())

@@ -261,3 +261,38 @@ def test_a_second_ctrl_c_stops_waiting_for_in_flight_deliveries(tmp_path: Path) 
     assert waited < 10 and statuses == [503] * 3
     assert [r.response and r.response.status for r in read(capture)] == [503] * 3
     assert len(rest) == 3 and "stopped: 3 deliveries captured" in stderr
+
+
+def test_forward_json_into_a_reader_that_closes_early_exits_quietly(tmp_path: Path) -> None:
+    """`forward --json | head -1`: its delivery lines are flushed once per burst; once the
+    reader has gone, forward ends with exit 0, no traceback and no asyncio "Exception in
+    callback" (stdout buffered, as from a user's shell, so the flush is what finds it)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    reader, writer = os.pipe()
+    with running_target() as target:
+        proc = subprocess.Popen([OFEVENTS, "forward", "--tunnel", "none", "--json", "--to",
+                                 target.url, "--capture", str(tmp_path / "c.jsonl")],
+                                stdout=writer, stderr=subprocess.PIPE, env=env)
+        os.close(writer)
+        first = b""
+        while not first.endswith(b"\n"):
+            first += os.read(reader, 1)
+        os.close(reader)  # `head -1` has its line
+        url = json.loads(first)["local_url"]
+        for _ in range(20):
+            if proc.poll() is not None:
+                break
+            try:
+                httpx.post(f"{url}/hook", content=b"{}", timeout=5)
+            except httpx.TransportError:
+                break
+            time.sleep(0.05)
+        code = proc.wait(timeout=30)
+        assert proc.stderr is not None
+        with proc.stderr:
+            stderr = proc.stderr.read()
+    assert code == 0, stderr
+    for noise in (b"Traceback", b"Exception in callback", b"Exception ignored"):
+        assert noise not in stderr, stderr

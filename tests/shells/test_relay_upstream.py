@@ -153,3 +153,75 @@ def test_an_endless_answer_head_is_cut_at_64_kib(tmp_path: Path) -> None:
     assert answer.status_code == 502
     [delivered] = relay.of(Delivered)
     assert delivered.error == "the target's answer head is over 64 KiB"
+
+
+def test_a_head_pipelined_before_a_post_is_answered_first(tmp_path: Path) -> None:
+    """HEAD then POST in one write: the HEAD's answer (a head with no body) goes out first,
+    then the POST's; neither is held back behind the other."""
+    def answer(request: bytes) -> tuple[float, bytes]:
+        if request.startswith(b"HEAD"):
+            return 0, b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"
+        return 0, OK
+
+    with keep_alive(answer) as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as relay:
+        port = int(relay.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"HEAD /doc HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"POST /h HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+            got = b""
+            while not got.endswith(b"own"):
+                chunk = conn.recv(65536)
+                assert chunk, got
+                got += chunk
+        relay.wait_for(Delivered, 2)
+    head, post = got.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200 OK") and b"content-length: 42" in head
+    assert post.startswith(b"HTTP/1.1 200 OK") and post.endswith(b"\r\n\r\nown")
+
+
+def test_a_large_answer_read_at_once_comes_back_whole(tmp_path: Path) -> None:
+    """A 200 KB answer body (one read on loopback) is relayed, not taken for a long head."""
+    big = b"x" * 200_000
+    wire = b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + big
+    with scripted({b"POST": wire}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert (answer.status_code, answer.content) == (200, big)
+
+
+def test_an_interim_answer_then_a_close_is_a_cut_answer(tmp_path: Path) -> None:
+    """`100 Continue` and then nothing: 502 mid-answer, never a 100 handed to the caller."""
+    with scripted({b"POST": b"HTTP/1.1 100 Continue\r\n\r\n"}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502
+    assert relay.of(Delivered)[0].error == "the target closed the connection mid-answer"
+
+
+def test_a_chunked_answers_trailers_are_not_relayed_as_headers(tmp_path: Path) -> None:
+    """Trailers after the last chunk (a Set-Cookie among them) are dropped, as aiohttp did."""
+    wire = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n"
+            b"2\r\nok\r\n0\r\nX-T: 1\r\nSet-Cookie: evil=1\r\n\r\n")
+    with scripted({b"POST": wire}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert (answer.status_code, answer.content) == (200, b"ok")
+    assert "x-t" not in answer.headers and "set-cookie" not in answer.headers
+
+
+def test_a_target_path_no_request_line_can_carry_gets_502_and_a_capture_line(
+        tmp_path: Path) -> None:
+    """A --to path with text that is not latin-1: 502 saying it cannot be sent, captured."""
+    with keep_alive(lambda _: (0, OK)) as target, \
+            running_relay(RelaySettings(target.url + "/caf\u20ac", tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    assert answer.status_code == 502 and target.requests == []
+    [delivered] = relay.of(Delivered)
+    assert delivered.error is not None and delivered.error.startswith("cannot be sent: ")
+    [line] = (tmp_path / "c.jsonl").read_text().splitlines()
+    assert json.loads(line)["response"]["status"] == 502
