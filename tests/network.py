@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.target import accepting
+
 
 @dataclass(frozen=True)
 class Certs:
@@ -97,11 +99,7 @@ def running_proxy(upstream_port: int) -> Iterator[Proxy]:
     """An HTTP proxy on 127.0.0.1: `CONNECT any-host:any-port` opens a tunnel to
     127.0.0.1:`upstream_port`; an absolute-form request (`POST http://any-host/x`) is sent
     there in origin-form. It records each first request line."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    state = Proxy(f"http://127.0.0.1:{server.getsockname()[1]}")
-    done = threading.Event()
-    threads: list[threading.Thread] = []
+    state = Proxy("")
 
     def serve(client: socket.socket) -> None:
         head = b""
@@ -129,21 +127,6 @@ def running_proxy(upstream_port: int) -> Iterator[Proxy]:
         client.close()
         upstream.close()
 
-    def accept() -> None:
-        while not done.is_set():
-            try:
-                client, _ = server.accept()
-            except OSError:
-                continue
-            thread = threading.Thread(target=serve, args=(client,), daemon=True)
-            thread.start()
-            threads.append(thread)
-
-    acceptor = threading.Thread(target=accept, daemon=True)
-    acceptor.start()
-    try:
+    with accepting(serve) as port:
+        state.url = f"http://127.0.0.1:{port}"
         yield state
-    finally:
-        done.set()
-        acceptor.join(5)
-        server.close()

@@ -120,6 +120,25 @@ def running_target(port: int = 0, tls: ssl.SSLContext | None = None) -> Iterator
 def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
     """A raw HTTP server: for a request line starting with a key it writes that value as is,
     then closes the connection. Its base URL."""
+    def answer(conn: socket.socket) -> None:
+        request = b""
+        while b"\r\n\r\n" not in request:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            request += chunk
+        conn.sendall(next((v for k, v in answers.items() if request.startswith(k)), b""))
+
+    with accepting(answer, each_in_thread=False) as port:
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def accepting(handle: Callable[[socket.socket], None], *, each_in_thread: bool = True
+              ) -> Iterator[int]:
+    """A socket listening on 127.0.0.1 (port 0) whose connections go to `handle`, each in a
+    thread of its own or one after another, until the block ends; its port. A connection
+    handled in turn is closed after `handle`."""
     server = socket.create_server(("127.0.0.1", 0))
     server.settimeout(0.2)
     done = threading.Event()
@@ -130,20 +149,16 @@ def scripted(answers: dict[bytes, bytes]) -> Iterator[str]:
                 conn, _ = server.accept()
             except OSError:
                 continue
-            with conn:
-                request = b""
-                while b"\r\n\r\n" not in request:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    request += chunk
-                conn.sendall(next((v for k, v in answers.items() if request.startswith(k)),
-                                  b""))
+            if each_in_thread:
+                threading.Thread(target=handle, args=(conn,), daemon=True).start()
+            else:
+                with conn:
+                    handle(conn)
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+        yield int(server.getsockname()[1])
     finally:
         done.set()
         thread.join(timeout=5)
@@ -166,16 +181,13 @@ def keep_alive(answer: Callable[[bytes], tuple[float, bytes]]) -> Iterator[RawTa
     its Content-Length) is recorded as its bytes and answered with `answer(request)`, a delay
     in seconds and the bytes to write as they are; an answer saying `Connection: close`
     closes the connection after it."""
-    server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(0.2)
-    done = threading.Event()
-    state = RawTarget(f"http://127.0.0.1:{server.getsockname()[1]}")
+    state = RawTarget("")
 
-    def one(conn: socket.socket) -> None:
+    def one(conn: socket.socket) -> None:  # a daemon thread: it ends with its connection
         buffer = b""
         first = True
         with conn:
-            while not done.is_set():
+            while True:
                 while b"\r\n\r\n" not in buffer:
                     chunk = conn.recv(65536)
                     if not chunk:
@@ -202,22 +214,9 @@ def keep_alive(answer: Callable[[bytes], tuple[float, bytes]]) -> Iterator[RawTa
                 if b"connection: close" in data.lower():
                     return
 
-    def serve() -> None:
-        while not done.is_set():
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                continue
-            threading.Thread(target=one, args=(conn,), daemon=True).start()
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with accepting(one) as port:
+        state.url = f"http://127.0.0.1:{port}"
         yield state
-    finally:
-        done.set()
-        thread.join(timeout=5)
-        server.close()
 
 
 def closed_port() -> int:

@@ -12,9 +12,19 @@ import pytest
 
 from ofevents_cli.shells.relay import Delivered, RelaySettings
 from tests.shells.test_relay_hostile import raw_exchange
-from tests.target import keep_alive, running_relay, scripted
+from tests.target import RelayRun, keep_alive, running_relay, scripted
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nown"
+
+
+def through_relay(tmp_path: Path, wire: bytes) -> tuple[httpx.Response, RelayRun]:
+    """One delivery through a relay to a target that answers it with `wire` and closes: the
+    caller's answer, and the relay's run once the delivery is reported."""
+    with scripted({b"POST": wire}) as url, \
+            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
+        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
+        relay.wait_for(Delivered)
+    return answer, relay
 
 
 def test_the_target_gets_the_request_as_sent_plus_host_and_length_only(tmp_path: Path) -> None:
@@ -101,10 +111,7 @@ def test_an_answer_too_late_never_reaches_the_next_delivery(tmp_path: Path) -> N
 def test_answers_framed_every_http11_way_come_back_whole(tmp_path: Path, wire: bytes,
                                                          body: bytes) -> None:
     """Chunked, ended by the close, or behind a 1xx: the caller gets the body with a length."""
-    with scripted({b"POST": wire}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, _ = through_relay(tmp_path, wire)
     assert (answer.status_code, answer.content) == (200, body)
     assert answer.headers["content-length"] == str(len(body))
     assert "transfer-encoding" not in answer.headers
@@ -114,10 +121,7 @@ def test_answers_framed_every_http11_way_come_back_whole(tmp_path: Path, wire: b
 
 def test_an_answer_that_is_not_http_gets_502_naming_it(tmp_path: Path) -> None:
     """A target speaking another protocol: 502, and the capture line says why."""
-    with scripted({b"POST": b"SSH-2.0-OpenSSH_9.6\r\n\r\n"}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, relay = through_relay(tmp_path, b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
     assert answer.status_code == 502
     [delivered] = relay.of(Delivered)
     assert delivered.error is not None and "not HTTP/1.1" in delivered.error
@@ -146,10 +150,7 @@ def test_an_endless_answer_head_is_cut_at_64_kib(tmp_path: Path) -> None:
     """A target whose answer head never ends: 502 once it passes 64 KiB, not memory without
     bound."""
     endless = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 200_000 + b"\r\n"
-    with scripted({b"POST": endless}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, relay = through_relay(tmp_path, endless)
     assert answer.status_code == 502
     [delivered] = relay.of(Delivered)
     assert delivered.error == "the target's answer head is over 64 KiB"
@@ -184,19 +185,13 @@ def test_a_large_answer_read_at_once_comes_back_whole(tmp_path: Path) -> None:
     """A 200 KB answer body (one read on loopback) is relayed, not taken for a long head."""
     big = b"x" * 200_000
     wire = b"HTTP/1.1 200 OK\r\nContent-Length: 200000\r\n\r\n" + big
-    with scripted({b"POST": wire}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, _ = through_relay(tmp_path, wire)
     assert (answer.status_code, answer.content) == (200, big)
 
 
 def test_an_interim_answer_then_a_close_is_a_cut_answer(tmp_path: Path) -> None:
     """`100 Continue` and then nothing: 502 mid-answer, never a 100 handed to the caller."""
-    with scripted({b"POST": b"HTTP/1.1 100 Continue\r\n\r\n"}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, relay = through_relay(tmp_path, b"HTTP/1.1 100 Continue\r\n\r\n")
     assert answer.status_code == 502
     assert relay.of(Delivered)[0].error == "the target closed the connection mid-answer"
 
@@ -205,10 +200,7 @@ def test_a_chunked_answers_trailers_are_not_relayed_as_headers(tmp_path: Path) -
     """Trailers after the last chunk (a Set-Cookie among them) are dropped, as aiohttp did."""
     wire = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-T\r\n\r\n"
             b"2\r\nok\r\n0\r\nX-T: 1\r\nSet-Cookie: evil=1\r\n\r\n")
-    with scripted({b"POST": wire}) as url, \
-            running_relay(RelaySettings(url, tmp_path / "c.jsonl")) as relay:
-        answer = httpx.post(f"{relay.started.local_url}/h", content=b"{}", timeout=5)
-        relay.wait_for(Delivered)
+    answer, _ = through_relay(tmp_path, wire)
     assert (answer.status_code, answer.content) == (200, b"ok")
     assert "x-t" not in answer.headers and "set-cookie" not in answer.headers
 
