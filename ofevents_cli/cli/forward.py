@@ -101,7 +101,7 @@ def forward(
     from ofevents_cli.core.targets import parse_target
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.deliveries import DeliveryView
-    from ofevents_cli.shells import clock
+    from ofevents_cli.shells import clock, event_loop
     from ofevents_cli.shells.config import resolve, secrets_for
     from ofevents_cli.shells.history_home import session_path
     from ofevents_cli.shells.relay import RelaySettings
@@ -157,7 +157,7 @@ def forward(
             view.show(event)
 
     try:
-        asyncio.run(main())
+        event_loop.run(main())
     finally:
         view.close()
     view.summary()

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import functools
 from collections import defaultdict
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -63,8 +64,8 @@ class _Answer(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (uvloop's is not an asyncio.Transport subclass)
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         if self.waiter is None:  # bytes nobody asked for: this connection cannot be trusted
