@@ -50,7 +50,6 @@ def listen(
         print(session_secret())
         return
 
-    import asyncio
     import contextlib
     import dataclasses
     import os
@@ -60,7 +59,7 @@ def listen(
     from ofevents_cli.core.exit_policy import ListenTally, listen_exit
     from ofevents_cli.errors import InputError
     from ofevents_cli.render.events import Renderer
-    from ofevents_cli.shells import config, eventbus, listener
+    from ofevents_cli.shells import config, event_loop, eventbus, listener
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
 
     load_user_fixtures()
@@ -145,7 +144,7 @@ def listen(
                     renderer.show(listener.Note(f"warning: {failed}"))
             renderer.show(value)
     try:
-        asyncio.run(listener.listen(client, show, flush=renderer.flush,
+        event_loop.run(listener.listen(client, show, flush=renderer.flush,
                                     max_events=max_events, forward=forward,
                                     demo=demo_settings, plan=plan, drain=drain))
     except KeyboardInterrupt:

@@ -85,14 +85,13 @@ def trigger(
                                                show_default=False)] = None,
 ) -> None:
     """Sign and send a realistic test delivery of EVENT."""
-    import asyncio
-
     from ofevents_cli.core.catalogue import find
     from ofevents_cli.core.exit_policy import SendTally, trigger_exit
     from ofevents_cli.errors import InputError
     from ofevents_cli.formats import Format
     from ofevents_cli.render.output import emit_json
     from ofevents_cli.render.triggers import OutcomeRenderer
+    from ofevents_cli.shells import event_loop
     from ofevents_cli.shells.http_client import HttpSettings, tls
     from ofevents_cli.shells.triggering import Injection, Plan, request_text, send_all
     from ofevents_cli.shells.user_fixtures import load_user_fixtures
@@ -110,7 +109,7 @@ def trigger(
             print(injection.request_text())
             return
         renderer = OutcomeRenderer(fmt, injection.url, 0, tally)
-        for outcome in asyncio.run(injection.send()):
+        for outcome in event_loop.run(injection.send()):
             renderer.show(outcome)
         renderer.close("event")
         raise typer.Exit(int(trigger_exit(tally)))
@@ -134,7 +133,7 @@ def trigger(
     renderer = OutcomeRenderer(fmt, plan.url, count * duplicate, tally)
     try:
         with renderer:
-            asyncio.run(send_all(deliveries, plan.url, duplicate=duplicate,
+            event_loop.run(send_all(deliveries, plan.url, duplicate=duplicate,
                                  concurrency=concurrency, on_outcome=renderer.show, save=save,
                                  rotate=history, http=http))
     finally:
