@@ -7,13 +7,16 @@ The target is bench/target.py (raw asyncio HTTP/1.1, 200 with keep-alive) in its
 `ofevents forward --tunnel none --json --capture FILE` is another. Each round, at concurrency
 1 and then 20, in an order rotated per round, sends N x 1 KiB POSTs:
   - with each bare client loop straight to the target: httpx, httpx + AiohttpTransport,
-    aiohttp, and raw asyncio (pre-built bytes, no HTTP client);
-  - through the relay, driven by the bare aiohttp loop, and by the raw asyncio loop.
+    aiohttp, aiohttp on uvloop, and raw asyncio (pre-built bytes, no HTTP client);
+  - through the relay, driven by the bare aiohttp loop, by the same on uvloop, and by the raw
+    asyncio loop.
 The baseline (issue 10): the *direct path* is a real HTTP client library a user could pick as
 the driver, straight to the target: bare aiohttp, the fastest Python client measured; the
 relayed path is driven by the same loop, so the ratio is what putting the relay in between
-costs that user. The raw asyncio loop is printed for information (the least a Python sender
-can spend), not as the goal's baseline.
+costs that user. The relay itself runs on uvloop (shells/event_loop.py), so the same pair is
+also measured with the driver on uvloop: a user who picks that loop sees that ratio, and the
+fastest bare client (uvloop's, as a rule) is the other baseline printed. The raw asyncio loop
+is printed for information (the least a Python sender can spend), not as a goal's baseline.
 It prints the medians over the rounds: req/s and latency; the relayed rate as a ratio of the
 direct path and of the fastest bare client; the p50 the relay adds one at a time; the relay's
 and the target's CPU per request; the relay's own peak memory (VmHWM).
@@ -42,11 +45,13 @@ from pathlib import Path
 import harness
 
 RELAYED = "relayed"  # through the relay, driven by bare aiohttp: the goal's figure
+RELAYED_UV = "relayed-uvloop"  # through the relay, driven by bare aiohttp on uvloop
 RELAYED_RAW = "relayed-raw"  # through the relay, driven by raw asyncio: for information
 DIRECT = "aiohttp"  # the direct path: the same driver straight to the target
-CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp")  # the bare clients a user could pick
-PATHS = (*harness.KINDS, RELAYED, RELAYED_RAW)
-DRIVER = {RELAYED: "aiohttp", RELAYED_RAW: "raw"}
+DIRECT_UV = "aiohttp-uvloop"  # the same client on uvloop, straight to the target
+CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp", "aiohttp-uvloop")  # what a user could pick
+PATHS = (*harness.KINDS, RELAYED, RELAYED_UV, RELAYED_RAW)
+DRIVER = {RELAYED: "aiohttp", RELAYED_UV: "aiohttp-uvloop", RELAYED_RAW: "raw"}
 
 
 def start_forward(target: str, capture: Path) -> tuple[subprocess.Popen[str], str]:
@@ -77,17 +82,17 @@ def main() -> None:
         try:
             asyncio.run(harness.wait_up(relay))
             urls = {kind: f"{target}/webhooks" for kind in harness.KINDS}
-            urls[RELAYED] = urls[RELAYED_RAW] = f"{relay}/webhooks"
+            urls[RELAYED] = urls[RELAYED_UV] = urls[RELAYED_RAW] = f"{relay}/webhooks"
             for path in PATHS:  # warm every path once: imports, first-call costs
-                asyncio.run(harness.client_loop(DRIVER.get(path, path), urls[path], 200, 20))
+                harness.run_loop(DRIVER.get(path, path), urls[path], 200, 20)
             for round_ in range(args.rounds):
                 for concurrency in (1, 20):
                     for path in harness.rotated(PATHS, round_):
                         cpu_before = (harness.cpu_seconds(forward.pid),
                                       harness.cpu_seconds(target_pid))
                         start = time.perf_counter()
-                        latencies = asyncio.run(harness.client_loop(
-                            DRIVER.get(path, path), urls[path], args.n, concurrency))
+                        latencies = harness.run_loop(DRIVER.get(path, path), urls[path],
+                                                     args.n, concurrency)
                         seconds = time.perf_counter() - start
                         rates[concurrency, path].append(args.n / seconds)
                         p50s[concurrency, path].append(harness.pct(latencies, 50))
@@ -113,21 +118,24 @@ def main() -> None:
           f"request on the direct path = {direct_n / target_cpu:,.0f} req/s per core"
           if target_cpu else "target: CPU too small to read")
     labels = {RELAYED: "ofevents forward (bare aiohttp driver)",
+              RELAYED_UV: "ofevents forward (uvloop aiohttp driver)",
               RELAYED_RAW: "ofevents forward (raw asyncio driver)",
               DIRECT: "bare aiohttp = direct path", "raw": "raw asyncio (information)"}
     for c in (1, 20):
         relayed = m(rates, c, RELAYED)
-        print(f"concurrency {c}:{'req/s':>33} {'p50 ms':>8} {'p99 ms':>8}  relayed / this")
+        print(f"concurrency {c}:{'req/s':>37} {'p50 ms':>8} {'p99 ms':>8}  relayed / this")
         for path in PATHS:
             label = labels[path] if path in labels else harness.LABELS[path]
             share = "" if path in DRIVER else f"  {relayed / m(rates, c, path):9.2f}x"
-            print(f"  {label:<38}{m(rates, c, path):8,.0f} {m(p50s, c, path):8.2f} "
+            print(f"  {label:<42}{m(rates, c, path):8,.0f} {m(p50s, c, path):8.2f} "
                   f"{m(p99s, c, path):8.2f}{share}")
         fastest = max(CLIENTS, key=lambda k: m(rates, c, k))
         goal = "  (goal >= 0.5x)" if c == 20 else ""
         print(f"  relayed / direct path (bare aiohttp): {relayed / m(rates, c, DIRECT):.2f}x"
-              f"{goal};  relayed / fastest bare client ({harness.LABELS[fastest]}): "
-              f"{relayed / m(rates, c, fastest):.2f}x;  raw-driven relayed / raw direct: "
+              f"{goal};  on uvloop, relayed / direct: "
+              f"{m(rates, c, RELAYED_UV) / m(rates, c, DIRECT_UV):.2f}x;  relayed / fastest bare "
+              f"client ({harness.LABELS[fastest]}): {relayed / m(rates, c, fastest):.2f}x;  "
+              f"raw-driven relayed / raw direct: "
               f"{m(rates, c, RELAYED_RAW) / m(rates, c, 'raw'):.2f}x (information)")
         added = m(p50s, c, RELAYED) - m(p50s, c, DIRECT)
         print(f"  added p50: {added:+.2f} ms" + (" (goal <= 1 ms)" if c == 1 else

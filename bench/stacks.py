@@ -239,12 +239,12 @@ def clients(n: int, rounds: int) -> None:
         url = target + "/webhooks"
         asyncio.run(harness.wait_up(url))
         for kind in harness.KINDS:
-            asyncio.run(harness.client_loop(kind, url, 200, 20))
+            harness.run_loop(kind, url, 200, 20)
         for round_ in range(rounds):
             for c in levels:
                 for kind in harness.rotated(harness.KINDS, round_):
                     began, cpu = time.perf_counter(), time.process_time()
-                    asyncio.run(harness.client_loop(kind, url, n, c))
+                    harness.run_loop(kind, url, n, c)
                     rates[c, kind].append(n / (time.perf_counter() - began))
                     cpus[c, kind].append((time.process_time() - cpu) / n * 1e6)
     print(f"client loops: {n:,} x 1 KiB POSTs each, alone in this process, medians of {rounds} "

@@ -39,7 +39,7 @@ import harness
 SECRET = "bench-ofapi-signing-secret"
 TRIGGER = "trigger"
 RUNNERS = (TRIGGER, *harness.KINDS)
-CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp")  # the bare clients a user could pick
+CLIENTS = ("httpx", "httpx-aiohttp", "aiohttp", "aiohttp-uvloop")  # what a user could pick
 
 
 def command(runner: str, url: str, count: int, concurrency: int, sample: Path) -> list[str]:
