@@ -145,8 +145,8 @@ def listen(
             renderer.show(value)
     try:
         event_loop.run(listener.listen(client, show, flush=renderer.flush,
-                                    max_events=max_events, forward=forward,
-                                    demo=demo_settings, plan=plan, drain=drain))
+                                       max_events=max_events, forward=forward,
+                                       demo=demo_settings, plan=plan, drain=drain))
     except KeyboardInterrupt:
         with contextlib.suppress(BrokenPipeError):
             renderer.flush()

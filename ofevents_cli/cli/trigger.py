@@ -134,8 +134,8 @@ def trigger(
     try:
         with renderer:
             event_loop.run(send_all(deliveries, plan.url, duplicate=duplicate,
-                                 concurrency=concurrency, on_outcome=renderer.show, save=save,
-                                 rotate=history, http=http))
+                                    concurrency=concurrency, on_outcome=renderer.show,
+                                    save=save, rotate=history, http=http))
     finally:
         renderer.close()
     if history:

@@ -1,8 +1,10 @@
-"""The event loop the relay runs on: uvloop where it is installed (every platform but Windows,
-pyproject.toml), else asyncio's own.
+"""The event loop of the commands that move traffic (forward, listen, trigger): uvloop where it
+is installed (every platform but Windows, pyproject.toml), else asyncio's own.
 
-bench/relay.py, 20 in flight: the relay's CPU per delivery ~0.24 -> ~0.22 ms on uvloop (its
-socket calls and callbacks are C), the same deliveries and captures byte for byte.
+Two relays side by side (20 in flight): CPU per delivery ~0.245 -> ~0.22 ms on uvloop (its
+socket calls and callbacks are C), the same deliveries and captures byte for byte;
+bench/trigger.py and bench/listen.py move within the machine's spread. One loop for all
+three, so the suite tests each on the loop it runs on.
 """
 
 from __future__ import annotations
