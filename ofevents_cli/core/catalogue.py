@@ -17,14 +17,20 @@ InputError naming it. The files are read here, through `Traversable`, and never 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ofevents_cli.core import providers as registry
 from ofevents_cli.core.strictjson import finite_float, problem, reject_constant
 from ofevents_cli.errors import InputError
+
+if TYPE_CHECKING:  # only annotations name it
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:  # 3.10 (mypy --python-version 3.10 in .ci/run)
+        from importlib.abc import Traversable
 
 __all__ = ["EventType", "all_events", "events", "find", "provider_of", "use_fixture_dirs"]
 

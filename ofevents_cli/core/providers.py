@@ -12,6 +12,7 @@ one fixture file per event type: see docs/providers.md, "Adding a provider".
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -20,7 +21,10 @@ from ofevents_cli.core.schemes import HexScheme, Scheme, StandardWebhooksScheme,
 from ofevents_cli.errors import InputError
 
 if TYPE_CHECKING:  # importlib.resources (and tempfile, random) only where a fixture is read
-    from importlib.resources.abc import Traversable
+    if sys.version_info >= (3, 11):
+        from importlib.resources.abc import Traversable
+    else:  # 3.10 (mypy --python-version 3.10 in .ci/run)
+        from importlib.abc import Traversable
 
 __all__ = [
     "Envelope",

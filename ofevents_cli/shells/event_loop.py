@@ -10,10 +10,11 @@ three, so the suite tests each on the loop it runs on.
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-__all__ = ["run"]
+__all__ = ["run", "uncancel"]
 
 T = TypeVar("T")
 
@@ -25,3 +26,11 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - Windows, where uvloop does not build
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def uncancel() -> None:
+    """Forget a cancellation the current task caught on purpose, so its next awaits run
+    normally (3.11+ counts cancellations; 3.10 has no count to take back)."""
+    task = asyncio.current_task()
+    if task is not None and sys.version_info >= (3, 11):
+        task.uncancel()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ofevents_cli.core.masking import mask
 from ofevents_cli.core.sinks import event_item
+from ofevents_cli.shells import event_loop
 from ofevents_cli.shells.eventbus import (
     CLIENT,
     ClientSettings,
@@ -131,7 +132,7 @@ async def listen(client: ClientSettings, show: Callable[[object], None], *,
                 if fanout is not None:
                     await fanout.drain(min(drain, STOP_DRAIN))
                 raise
-            task.uncancel()
+            event_loop.uncancel()  # the reader went away: end quietly
         finally:
             streaming = False
             await updates.aclose()

@@ -33,7 +33,7 @@ from ofevents_cli.core.request_target import target_problem
 from ofevents_cli.core.routes import Route
 from ofevents_cli.core.signing import detect_scheme, scheme_key, verify
 from ofevents_cli.core.sinks import SinkResult, SinkState
-from ofevents_cli.shells import clock
+from ofevents_cli.shells import clock, event_loop
 from ofevents_cli.shells.capture_file import CaptureFile
 from ofevents_cli.shells.copies import Copies, Router, matching_routes, route_headers
 from ofevents_cli.shells.envelope import event_and_account
@@ -393,7 +393,7 @@ class Relay:
         except asyncio.CancelledError:
             if not self.aborting:
                 raise
-            _uncancel()
+            event_loop.uncancel()
             ms = (time.perf_counter() - start) * 1000
             return (503, [], b"ofevents forward stopped before the target answered\n", ms,
                     "stopped (second Ctrl+C)")
@@ -440,13 +440,6 @@ class Relay:
         if method == "HEAD":  # no body to count: the target's length is the answer's
             kept += [(k, v) for k, v in raw if k.lower() == b"content-length"]
         return response.status, kept, answer
-
-
-def _uncancel() -> None:
-    """Forget a cancellation we caught on purpose, so the task's next awaits run normally."""
-    task = asyncio.current_task()
-    if task is not None and sys.version_info >= (3, 11):
-        task.uncancel()
 
 
 def usable_secrets(scheme: str | None, secrets: tuple[str, ...]) -> tuple[str, ...]:
