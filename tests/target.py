@@ -22,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ofevents_cli.shells import event_loop
 from ofevents_cli.shells.relay import Ready, RelayEvent, RelaySettings
 from ofevents_cli.shells.relay_server import run_relay
 
@@ -255,7 +256,8 @@ class RelayRun:
 
 @contextmanager
 def running_relay(settings: RelaySettings) -> Iterator[RelayRun]:
-    """Run `run_relay` in a thread until the block ends, then stop it cleanly."""
+    """Run `run_relay` in a thread, on the loop the command uses, until the block ends, then
+    stop it cleanly."""
     run = RelayRun()
 
     async def main() -> None:
@@ -268,7 +270,7 @@ def running_relay(settings: RelaySettings) -> Iterator[RelayRun]:
 
     def thread_main() -> None:
         try:
-            asyncio.run(main())
+            event_loop.run(main())  # the loop `ofevents forward` runs on (uvloop, as a rule)
         except BaseException as exc:  # handed to the test
             run.error = exc
         finally:

@@ -29,7 +29,7 @@ from ofevents_cli.core.capture import (
     CaptureVerification,
     format_timestamp,
 )
-from ofevents_cli.core.request_target import target_problem
+from ofevents_cli.core.request_target import request_problem
 from ofevents_cli.core.routes import Route
 from ofevents_cli.core.signing import detect_scheme, scheme_key, verify
 from ofevents_cli.core.sinks import SinkResult, SinkState
@@ -309,7 +309,7 @@ class Relay:
         chosen = matching_routes(self.routes, event, account, provider)
         answer_headers: RawHeaders = []
         relayed_headers = _end_to_end(raw_headers)
-        refused = target_problem(raw_path)
+        refused = request_problem(method, raw_path)
         relayed = False
         if refused is not None:  # never a URL to follow: the caller must not pick the host
             status, answer, ms, error = 400, f"{refused} (ofevents relay)\n".encode(), 0.0, refused
@@ -335,6 +335,8 @@ class Relay:
         lost, copies = self.router.keep(capture, answered, chosen[1:] if relayed else (),
                                         relayed_headers, routed, event, account,
                                         provider)
+        if _framed_twice(raw_headers):  # RFC 9112 6.1: close after answering such a request
+            answer_headers = [*answer_headers, (b"connection", b"close")]
         await _answer(send, status, answer_headers, answer)
         self.queue.put_nowait(Delivered(
             capture.id, received, method, raw_path, event, provider, valid, reason, status, ms,
@@ -465,6 +467,13 @@ def _end_to_end(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]
         if name.lower() == b"connection":
             drop = {*drop, *(token.strip().lower() for token in value.split(b","))}
     return [(k, v) for k, v in headers if k.lower() not in drop]
+
+
+def _framed_twice(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Content-Length and Transfer-Encoding both: a request smuggling attempt, as a rule (the
+    relay read it by Transfer-Encoding and sends it on framed once)."""
+    names = {name.lower() for name, _ in headers}
+    return b"content-length" in names and b"transfer-encoding" in names
 
 
 @dataclass(frozen=True)

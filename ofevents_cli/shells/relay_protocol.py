@@ -15,7 +15,10 @@ A head whose first byte is not the first of a chunk (a request pipelined behind 
 read) cannot be handed over: its bytes are no longer all kept. A refusal then gets uvicorn's
 plain 400 and the connection closes, as it would under h11 for a broken request. Either answer
 waits for the answers owed to the requests before it on the connection, so they keep their
-order; a broken body is answered at once, as uvicorn does (its relay is waiting for it).
+order. A broken body is answered at once when its request is the one being relayed (its relay
+is waiting for it, as in uvicorn); when its request is queued behind others, that request never
+runs and the 400 follows their answers. An answer owed to a connection that closed meanwhile
+is dropped, as asyncio's transports drop it (uvloop's would raise).
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ class _OneWrite:
         self._head_seen = False
 
     def write(self, data: bytes) -> None:
+        if self._transport.is_closing():  # the caller hung up, or a refusal closed it, while
+            return  # this answer was owed: dropped, as asyncio's transports do (uvloop's raise)
         if self._held is not None:
             data, self._held = self._held + data, None
         elif self._cycle.response_started and not self._head_seen:  # the answer's head
@@ -83,6 +88,7 @@ class RelayProtocol(HttpToolsProtocol):
         self._ended_in_feed = False  # a request ended earlier in the chunk being fed
         self._refused = False  # llhttp refused a request: it reads no more
         self._owed: Callable[[], None] | None = None  # the refusal's answer, when one is owed
+        self._prior: Any = None  # the cycle of the request before the current one
 
     def data_received(self, data: bytes) -> None:
         """Feed llhttp; on a refusal or an oversized head, h11 takes the connection over."""
@@ -112,14 +118,22 @@ class RelayProtocol(HttpToolsProtocol):
 
     def _refuse(self, message: str) -> None:
         """A request llhttp will not read: h11 takes it when its head is all known, else
-        uvicorn's 400. A broken body is answered at once (its relay waits for the rest); a
-        broken head behind requests still being answered, after their answers."""
+        uvicorn's 400, after the answers owed to the requests before it. The running
+        request's broken body is answered at once (its relay waits for the rest)."""
         self._refused = True
-        if not self._in_head:
+        if self._in_head:
+            head = None if self._head is None else b"".join(self._head)
+            self._owe(functools.partial(self._answer_refused, head, message))
+        elif self.pipeline:  # the body of a request queued behind answers still owed: it
+            self.pipeline.popleft()  # never runs; its 400 follows those answers
+            self.cycle = self._prior  # the last one that runs: the 400 waits for its answer
+            self._owe(functools.partial(self.send_400_response, message))
+        else:  # the running request's body: its relay is waiting for it
             self.send_400_response(message)
-            return
-        head = None if self._head is None else b"".join(self._head)
-        self._owed = functools.partial(self._answer_refused, head, message)
+
+    def _owe(self, answer: Callable[[], None]) -> None:
+        """Read no more; `answer` goes out once no earlier answer is owed."""
+        self._owed = answer
         self.flow.pause_reading()
         self._pay()
 
@@ -154,6 +168,7 @@ class RelayProtocol(HttpToolsProtocol):
         refuses goes to h11 (raised here, it becomes the parser's refusal)."""
         if self._h11_refuses():
             raise _H11Refuses
+        self._prior = self.cycle
         super().on_headers_complete()
         self.cycle.transport = _OneWrite(self.transport, self.cycle)  # type: ignore[assignment]
         self._in_head = False

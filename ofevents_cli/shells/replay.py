@@ -14,7 +14,7 @@ from typing import Union
 
 from ofevents_cli.core import providers as registry
 from ofevents_cli.core.capture import Capture, CaptureProblem
-from ofevents_cli.core.request_target import target_problem
+from ofevents_cli.core.request_target import request_problem
 from ofevents_cli.core.signing import detect_scheme, scheme_key, sign
 from ofevents_cli.errors import InputError, UnreachableError
 from ofevents_cli.shells import clock
@@ -154,7 +154,7 @@ async def replay(records: Iterator[Capture | CaptureProblem], settings: ReplaySe
             if isinstance(headers, str):
                 yield Skipped(record.line, headers, kind="unsendable")
                 continue
-            refused = target_problem(record.path)
+            refused = request_problem(record.method, record.path)
             if refused is not None:  # a capture file must not choose the host either
                 yield Skipped(record.line, f"path {record.path!r}: {refused}", kind="unsendable")
                 continue

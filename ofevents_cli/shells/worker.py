@@ -21,7 +21,7 @@ from typing import Any
 
 from ofevents_cli import __version__
 from ofevents_cli.core import providers as registry
-from ofevents_cli.core.request_target import target_problem
+from ofevents_cli.core.request_target import request_problem
 from ofevents_cli.core.sink_urls import RedisSpec
 from ofevents_cli.core.sinks import Item, item_of_entry
 from ofevents_cli.core.worker import (
@@ -223,7 +223,7 @@ class _Worker:
                 from ofevents_cli.shells.relay import join_url
                 from ofevents_cli.shells.replay import sendable
 
-                refused = target_problem(item.path)
+                refused = request_problem(item.method, item.path)
                 if refused is not None:  # an entry must not choose the host either
                     return None, 0.0, f"{PERMANENT}path {item.path[:80]!r}: {refused}", False
                 sent = await send(self.http, item.method,

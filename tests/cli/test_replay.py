@@ -226,17 +226,21 @@ def test_a_request_that_cannot_be_built_is_skipped(tmp_path: Path) -> None:
 
 
 def test_a_hostile_capture_path_cannot_choose_the_host(tmp_path: Path) -> None:
-    """A captured path `@127.0.0.1:OTHER/x` (or absolute, or with `..`) is skipped, exit 1:
-    replay only ever sends to the --to origin."""
+    """A captured path `@127.0.0.1:OTHER/x` (or absolute, or with `..` or a fragment), or a
+    captured CONNECT, is skipped, exit 1: replay only ever sends requests to the --to origin."""
+    tunnel = json.loads(capture_line(5, b"5", path="/m"))
+    tunnel["method"] = "CONNECT"
     with running_target() as other, running_target() as target:
         lines = [capture_line(1, b"1", path=f"@127.0.0.1:{other.port}/x"),
                  capture_line(2, b"2", path=f"http://127.0.0.1:{other.port}/x"),
-                 capture_line(3, b"3", path="/a/../../x"), capture_line(4, b"ok")]
+                 capture_line(3, b"3", path="/a/../../x"), capture_line(4, b"ok"),
+                 json.dumps(tunnel), capture_line(6, b"6", path="/x#frag")]
         result = runner.invoke(app, ["replay", str(write(tmp_path, *lines)), "--to",
                                      str(target.port)])
     assert result.exit_code == 1, result.stderr
     assert other.requests == [] and [r.body for r in target.requests] == [b"ok"]
-    assert result.stderr.count(": skipped: ") == 3
+    assert result.stderr.count(": skipped: ") == 5
+    assert "not a proxy" in result.stderr and "fragment" in result.stderr
 
 
 def test_truncated_captures_are_skipped_not_resent(tmp_path: Path) -> None:

@@ -93,6 +93,25 @@ def test_delivery_entries_are_resent_byte_for_byte(redis_server: RedisServer) ->
     assert not got.values("user-agent") and not got.values("accept")
 
 
+def test_a_delivery_entry_that_would_choose_the_host_goes_to_the_dead_letters(
+        redis_server: RedisServer, redis_client: Any) -> None:
+    """A stored path `@127.0.0.1:OTHER/x` or a stored CONNECT is never sent: each goes to the
+    dead letters at once with the reason, the other host sees nothing; exit 1."""
+    def entry(n: int, method: str, path: str) -> Item:
+        return delivery_item(f"dlv_{n}", "2026-11-22T10:30:00Z", method, path, (), b"{}",
+                             None, None, "ofapi")
+    with running_target() as other, running_target() as target:
+        fill(f"{redis_server.url}?stream=h", [entry(1, "POST", f"@127.0.0.1:{other.port}/x"),
+                                              entry(2, "CONNECT", "/m"),
+                                              entry(3, "POST", "/ok")])
+        done = worker(f"{redis_server.url}?stream=h", target.url)
+    assert done.returncode == 1, done.stderr
+    assert other.requests == [] and [r.path for r in target.requests] == ["/webhooks/ok"]
+    dead = {f[b"id"]: f[b"reason"].decode() for _, f in redis_client.xrange("h:dead")}
+    assert set(dead) == {b"dlv_1", b"dlv_2"}
+    assert "origin-form" in dead[b"dlv_1"] and "not a proxy" in dead[b"dlv_2"]
+
+
 def test_an_entry_that_keeps_failing_goes_to_the_dead_letters(redis_server: RedisServer,
                                                               redis_client: Any) -> None:
     """500 every time: `--max-attempts 2`, then XADD S:dead (with the reason and the original

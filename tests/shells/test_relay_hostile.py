@@ -3,6 +3,7 @@ broken request for a delivery."""
 
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import time
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ofevents_cli.core.capture import Capture, read_captures
-from ofevents_cli.core.request_target import target_problem
+from ofevents_cli.core.request_target import request_problem, target_problem
 from ofevents_cli.shells.relay import Delivered, RelaySettings
 from tests.target import RelayRun, running_relay, running_target
 
@@ -71,11 +72,15 @@ def test_userinfo_in_the_request_target_cannot_reach_another_port(tmp_path: Path
     b"OPTIONS * HTTP/1.1",
     b"POST /hooks/../../admin HTTP/1.1",
     b"POST /./x HTTP/1.1",
+    b"POST /x#frag HTTP/1.1",
+    b"CONNECT /m HTTP/1.1",
+    b"connect /m HTTP/1.1",
 ])
 def test_targets_that_are_not_plain_paths_get_400_and_a_capture_line(
         tmp_path: Path, line: bytes) -> None:
-    """Absolute-form, authority-form (CONNECT), asterisk-form, dot segments: a 400 answer and
-    a capture line, never a 500, a traceback or a request to the target."""
+    """Absolute-form, authority-form (CONNECT), asterisk-form, dot segments, a fragment,
+    CONNECT with a path (in any case): a 400 answer and a capture line, never a 500, a
+    traceback or a request to the target."""
     with running_target() as target, \
             running_relay(RelaySettings(f"{target.url}/hooks", tmp_path / "c.jsonl")) as run:
         answer = raw_exchange(run, line + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
@@ -111,12 +116,26 @@ def test_a_body_cut_short_is_neither_relayed_nor_taken_for_a_delivery(tmp_path: 
     ("/", True), ("/webhooks/ofapi?x=1&y=/../", True), ("/.well-known/x", True),
     ("/a..b/c.", True), ("@h:1/x", False), ("http://h/x", False), ("h:443", False),
     ("*", False), ("/a/../b", False), ("/a/.", False), ("/a b", False), ("/\x7f", False),
-    ("/é", False), ("", False),
+    ("/é", False), ("", False), ("/x#frag", False), ("/x?a#b", False),
 ])
 def test_only_origin_form_paths_without_dot_segments_are_relayable(
         target: str, allowed: bool) -> None:
     """The rule the relay applies to every request target."""
     assert (target_problem(target) is None) is allowed
+
+
+@pytest.mark.parametrize("method", ["CONNECT", "connect", "Connect"])
+def test_connect_is_never_relayable_whatever_its_target(method: str) -> None:
+    """A tunnel request, even with a path: the relay's client sends methods in upper case."""
+    assert request_problem(method, "/m") is not None and "proxy" in str(
+        request_problem(method, "/m"))
+    assert request_problem("POST", "/m") is None
+    assert request_problem("POST", "@h:1/x") == target_problem("@h:1/x")
+
+
+def errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """ERROR records any logger wrote (uvicorn's "Exception in ASGI application", …)."""
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_a_body_nested_past_any_parser_is_relayed_as_bytes(tmp_path: Path) -> None:
@@ -182,6 +201,73 @@ def test_a_broken_request_pipelined_behind_one_in_flight_is_answered_after_it(
     assert [r.path for r in target.requests] == ["/slow/0.3"]
     assert [r.path for r in records(tmp_path / "c.jsonl")] == ["/slow/0.3"]
     assert run.error is None
+
+
+@pytest.mark.parametrize("cut", [b"zz\r\n", b"2\r\n{}xx"])
+def test_a_broken_body_pipelined_behind_a_delivery_in_flight_is_answered_after_it(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, cut: bytes) -> None:
+    """A slow delivery and, in the same write, a request whose chunked body is broken: the
+    delivery's 200 first, then the 400, then the close. The broken request never runs; the
+    delivery is reported and captured, and nothing fails on the way."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"POST /slow/0.3 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+                         b"POST /ch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                         + cut)
+            answer = read_until_closed(conn)
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+    assert answer.count(b"HTTP/1.1 ") == 2 and b"\r\n\r\n{}HTTP/1.1 400 " in answer
+    assert [r.path for r in target.requests] == ["/slow/0.3"]
+    assert [(d.path, d.status) for d in run.of(Delivered)] == [("/slow/0.3", 200)]
+    assert [r.path for r in records(tmp_path / "c.jsonl")] == ["/slow/0.3"]
+    assert errors_logged(caplog) == [] and run.error is None
+
+
+def test_a_caller_that_hangs_up_with_an_answer_owed_leaves_the_relay_unharmed(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Two deliveries in one write, the first slow, then the caller hangs up: the first is
+    relayed, reported and captured; its answer has nowhere to go and is dropped without an
+    error; the relay goes on serving."""
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(b"POST /slow/0.3 HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n1"
+                         b"POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n2")
+            time.sleep(0.05)
+        run.wait_for(Delivered)
+        after = raw_exchange(run, b"POST /after HTTP/1.1\r\nHost: x\r\nContent-Length: 1"
+                                  b"\r\n\r\n3")
+        run.wait_for(Delivered, 2)
+    assert after.startswith(b"HTTP/1.1 200 ") and after.endswith(b"3")
+    assert [(d.path, d.status) for d in run.of(Delivered)] == [("/slow/0.3", 200),
+                                                                ("/after", 200)]
+    assert [r.path for r in target.requests] == ["/slow/0.3", "/after"]
+    assert errors_logged(caplog) == [] and run.error is None
+
+
+@pytest.mark.parametrize("fold", [b"", b"X-A: a\r\n b\r\n"])
+def test_a_request_framed_by_both_lengths_is_answered_then_the_connection_closed(
+        tmp_path: Path, fold: bytes) -> None:
+    """Transfer-Encoding and Content-Length in one request (RFC 9112 6.1: a server must close
+    after answering it), read by either parser (an obs-fold sends it to h11): one answer, with
+    `connection: close`, then the close; what was pipelined behind it is not relayed."""
+    request = (b"POST /a HTTP/1.1\r\nHost: x\r\n" + fold + b"Transfer-Encoding: chunked\r\n"
+               b"Content-Length: 3\r\n\r\n0\r\n\r\n"
+               b"POST /second HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+    with running_target() as target, \
+            running_relay(RelaySettings(target.url, tmp_path / "c.jsonl")) as run:
+        port = int(run.started.local_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(request)
+            answer = read_until_closed(conn)
+        run.wait_for(Delivered)
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1 ") == 1, answer
+    assert b"\r\nconnection: close\r\n" in answer.lower()
+    assert [r.path for r in target.requests] == ["/a"]
 
 
 @pytest.mark.parametrize("split", [False, True])
