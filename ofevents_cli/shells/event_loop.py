@@ -10,6 +10,8 @@ three, so the suite tests each on the loop it runs on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -20,12 +22,45 @@ T = TypeVar("T")
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run(main)`, on uvloop when it can be imported."""
+    """`asyncio.run(main)`, on uvloop when it can be imported, Ctrl+C included (see
+    `_interruptible`)."""
     try:
         import uvloop
     except ImportError:  # pragma: no cover - Windows, where uvloop does not build
-        return asyncio.run(main)
-    return uvloop.run(main)
+        return asyncio.run(_interruptible(main))
+    return uvloop.run(_interruptible(main))
+
+
+async def _interruptible(main: Coroutine[Any, Any, T]) -> T:
+    """`main`, with Ctrl+C handled as asyncio.run handles it (the first cancels `main`, which
+    then ends in KeyboardInterrupt; the second raises KeyboardInterrupt at once) but delivered
+    by the loop, between callbacks. asyncio.run cancels from a Python signal handler, which
+    runs between any two bytecodes: in the middle of websockets' `if not waiter.done():
+    waiter.set_result(…)`, the cancel made that set_result raise (a traceback on Ctrl+C)."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(main)
+    interrupted = False
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread (tests)
+        return await task
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        with contextlib.suppress(RuntimeError):  # the loop may be closing
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def uncancel() -> None:

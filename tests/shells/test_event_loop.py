@@ -1,0 +1,77 @@
+"""The commands' event loop (shells/event_loop.py): Ctrl+C as asyncio.run gives it, but never
+in the middle of a callback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# A frame arrives (websockets checks its waiter, then sets it) and Ctrl+C lands in between:
+# asyncio.run's own handler would cancel the waiter there, and set_result would raise.
+RACE = """
+import asyncio, os, signal
+from ofevents_cli.shells import event_loop
+
+async def main():
+    loop = asyncio.get_running_loop()
+    waiter = loop.create_future()
+
+    def frame_arrives():
+        if not waiter.done():
+            os.kill(os.getpid(), signal.SIGINT)
+            waiter.set_result(None)
+
+    loop.call_soon(frame_arrives)
+    await waiter
+    print("frame read")
+    await asyncio.sleep(30)
+    print("not interrupted")
+
+try:
+    event_loop.run(main())
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+# Two Ctrl+C: the first cancels the run, which takes its time to clean up; the second ends it.
+TWICE = """
+import asyncio, os, signal
+from ofevents_cli.shells import event_loop
+
+async def main():
+    loop = asyncio.get_running_loop()
+    loop.call_later(0.1, os.kill, os.getpid(), signal.SIGINT)
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        print("cancelled, cleaning up", flush=True)
+        loop.call_later(0.1, os.kill, os.getpid(), signal.SIGINT)
+        await asyncio.sleep(30)
+    print("not interrupted")
+
+try:
+    event_loop.run(main())
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+def run_script(script: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=20)
+
+
+def test_ctrl_c_is_handled_between_callbacks_not_inside_one() -> None:
+    """The callback that was running finishes (its future is set, no InvalidStateError
+    traceback), then the run is cancelled and ends in KeyboardInterrupt."""
+    done = run_script(RACE)
+    assert done.stdout.split() == ["frame", "read", "interrupted"], done.stderr
+    assert "Traceback" not in done.stderr and "InvalidStateError" not in done.stderr
+    assert done.returncode == 0
+
+
+def test_a_second_ctrl_c_ends_a_run_that_is_still_cleaning_up() -> None:
+    """As asyncio.run: the first Ctrl+C cancels, the second raises KeyboardInterrupt at once."""
+    done = run_script(TWICE)
+    assert done.stdout.splitlines() == ["cancelled, cleaning up", "interrupted"], done.stderr
+    assert "Traceback" not in done.stderr and done.returncode == 0
