@@ -22,6 +22,7 @@ from ofevents_cli.core.fastjson import SLOW, fast_loads
 from ofevents_cli.core.strictjson import escaped, lone_surrogate, problem, suspect
 
 __all__ = [
+    "MAX_LINE",
     "Capture",
     "CaptureProblem",
     "CaptureResponse",
@@ -135,6 +136,9 @@ class Capture:
     def received_epoch(self) -> float:
         """`received_at` as unix seconds: the clock offline verification checks against."""
         return self.epoch if self.epoch is not None else parse_timestamp(self.received_at)
+
+
+MAX_LINE = 64 * 1024 * 1024  # the longest line a reader holds: past it, a line is skipped
 
 
 @dataclass(frozen=True)
@@ -304,11 +308,14 @@ def parse_capture(text: str | bytes, line: int, *, lean: bool = False
     )
 
 
-def read_captures(lines: Iterable[str | bytes], *, lean: bool = False, start: int = 1
+def read_captures(lines: Iterable[str | bytes | None], *, lean: bool = False, start: int = 1
                   ) -> Iterator[Capture | CaptureProblem]:
     """Stream records from lines of a capture file (from its line number `start`); blank lines
-    are skipped silently (`lean`: see `parse_capture`)."""
+    are skipped silently, None stands for a line over MAX_LINE (`lean`: see `parse_capture`)."""
     for number, text in enumerate(lines, start=start):
+        if text is None:
+            yield CaptureProblem(number, f"longer than {MAX_LINE} bytes (skipped)")
+            continue
         if number == 1:  # an editor may have saved the file with a byte-order mark
             text = (text.removeprefix(b"\xef\xbb\xbf") if isinstance(text, bytes)
                     else text.removeprefix("\ufeff"))

@@ -162,9 +162,17 @@ def detail_text(entry: Entry, checked: Checked | str | None, explain: bool) -> s
             lines.append(f"  {checked}")
     else:
         lines += ["", "data"]
-        lines += [f"  {row}" for row in pretty_body(
-            json.dumps(record.data, ensure_ascii=False).encode()).splitlines()]
+        lines += [f"  {row}" for row in pretty_body(_json_bytes(record.data)).splitlines()]
     return "\n".join(escape_control(line) for line in lines) + "\n"
+
+
+def _json_bytes(value: Any) -> bytes:
+    """`value` as UTF-8 JSON; with `\\u` escapes where it holds a lone surrogate, which UTF-8
+    cannot carry (the same JSON value)."""
+    try:
+        return json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(value).encode()
 
 
 def show_json(entry: Entry, checked: Checked | str | None, explain: bool) -> dict[str, Any]:

@@ -24,9 +24,9 @@ def replayed_record(replayed: Replayed) -> dict[str, Any]:
 def replayed_line(event: Replayed) -> str:
     """`[200] POST http://localhost:3000/webhooks  tip.received  dlv_…  3 ms`."""
     status = f"[{event.status}]" if event.status is not None else "[ERR]"
-    text = (f"{status} {event.method} {escape_control(event.url)}  "
-            f"{escape_control(event.event or '-')}  {event.id}  {event.ms:.0f} ms")
-    return text + (f"  {escape_control(event.error)}" if event.error else "")
+    text = (f"{status} {event.method} {event.url}  {event.event or '-'}  {event.id}  "
+            f"{event.ms:.0f} ms" + (f"  {event.error}" if event.error else ""))
+    return escape_control(text)  # every part came from a capture file or a server
 
 
 class ReplayView:

@@ -7,8 +7,9 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import BinaryIO
 
-from ofevents_cli.core.capture import Capture, CaptureProblem, read_captures
+from ofevents_cli.core.capture import MAX_LINE, Capture, CaptureProblem, read_captures
 from ofevents_cli.core.history_record import HistoryRecord
 from ofevents_cli.errors import InputError
 
@@ -19,10 +20,22 @@ def read_capture_file(source: str, *, lean: bool = False
     not UTF-8 is reported on its own; OSError (unreadable file) is the caller's to report.
     `lean`: without the optional records (core/capture.py)."""
     if source == "-":
-        yield from read_captures(sys.stdin.buffer, lean=lean)
+        yield from read_captures(bounded_lines(sys.stdin.buffer), lean=lean)
         return
     with Path(source).open("rb") as handle:
-        yield from read_captures(handle, lean=lean)
+        yield from read_captures(bounded_lines(handle), lean=lean)
+
+
+def bounded_lines(handle: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of `handle`, None for one over MAX_LINE: its bytes are read past, never held,
+    so endless input with no newline (`< /dev/zero`) costs no memory."""
+    while text := handle.readline(MAX_LINE + 1):
+        if len(text) <= MAX_LINE or text.endswith(b"\n"):
+            yield text
+            continue
+        while text and not text.endswith(b"\n"):
+            text = handle.readline(1024 * 1024)
+        yield None
 
 
 class CaptureFile:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import heapq
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Union
 
-from ofevents_cli.core.capture import Capture, CaptureProblem
+from ofevents_cli.core.capture import MAX_LINE, Capture, CaptureProblem
 from ofevents_cli.core.envelope import EnvelopeFacts, envelope_facts
 from ofevents_cli.core.history_query import Entry, entry_of
 from ofevents_cli.core.history_record import HistoryRecord, parse_record
@@ -27,7 +28,6 @@ __all__ = ["MAX_LINE", "BadLine", "Follower", "Source", "find", "newest_first",
            "oldest_first", "sources"]
 
 BLOCK = 64 * 1024
-MAX_LINE = 64 * 1024 * 1024
 SLACK = 300.0  # seconds a file's records may be out of order (captured when answered)
 _NO_FACTS = EnvelopeFacts(None, None)
 
@@ -67,6 +67,11 @@ def sources(paths: Iterable[Path], given: bool) -> list[Source]:
             info = path.stat()
             if path.is_dir():
                 raise IsADirectoryError(21, "is a directory")
+            if not stat.S_ISREG(info.st_mode):  # a pipe or a device: no end to read back from
+                raise InputError(f"cannot read capture file {path}: not a regular file (the "
+                                 "history is read newest first, which a pipe or a device "
+                                 "cannot do)", "save it to a file first, or pipe it to "
+                                 "`ofevents verify -`")
             with path.open("rb"):
                 pass
         except OSError as exc:

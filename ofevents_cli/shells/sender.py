@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 # RFC 9110 5.1: a field name is a token
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # RFC 9110 5.5: CTLs but HTAB
 
 
 @dataclass(frozen=True)
@@ -113,14 +114,18 @@ def unreachable(exc: BaseException) -> bool:
 
 def check_request(method: str, headers: Sequence[tuple[str, str]]) -> None:
     """ValueError for what no HTTP/1.1 request can carry: a method or header name that is not
-    a token, a value with CR, LF or NUL, text that is not latin-1 (one byte a character)."""
+    a token, a value with a control character other than tab (CR, LF, NUL, ESC, DEL, …),
+    text that is not latin-1 (one byte a character)."""
     if not _TOKEN.fullmatch(method):
         raise ValueError(f"method {method!r} is not an HTTP token")
     for name, value in headers:
         if not _TOKEN.fullmatch(name):
             raise ValueError(f"header name {name!r} is not an HTTP token")
-        if "\r" in value or "\n" in value or "\x00" in value:
-            raise ValueError(f"header {name} holds a control character (CR, LF or NUL)")
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError(f"header {name} holds a control character "
+                             f"({bad.group().encode().hex(' ').upper()} hex; RFC 9110 allows "
+                             "none but tab in a field value)")
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:

@@ -170,6 +170,28 @@ def test_show_an_event_prints_its_data() -> None:
     assert '    "amount": 5' in result.stdout
 
 
+def test_show_an_event_whose_data_holds_a_lone_surrogate_prints_it_escaped(
+        tmp_path: Path) -> None:
+    """`"\\ud800"` in a kept event's data (JSON allows it, UTF-8 cannot carry it): shown as
+    its escape, exit 0, no traceback."""
+    line = ('{"v":1,"kind":"event","id":"e1","received_at":"2026-01-01T00:00:00Z",'
+            '"event":"tip","account_id":"1","ts":"x","data":{"m":"\\ud800"}}')
+    result = runner.invoke(app, ["history", "show", "e1", str(write(tmp_path / "k.jsonl", line))])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("event e1\n") and '"m": "\\ud800"' in result.stdout
+
+
+def test_a_pipe_or_a_device_is_refused_not_read(tmp_path: Path) -> None:
+    """History is read newest first, from the end: a FIFO (no writer needed: it is never
+    opened) or /dev/zero is exit 2 with the reason, as standard input is."""
+    fifo = tmp_path / "f"
+    os.mkfifo(fifo)
+    for source in (str(fifo), "/dev/zero"):
+        result = runner.invoke(app, ["history", source])
+        assert result.exit_code == 2, (source, result.output)
+        assert "not a regular file" in result.stderr and "Traceback" not in result.output
+
+
 def test_show_an_unknown_id_exits_2_with_a_hint() -> None:
     """An id nobody has: exit 2, the hint says how to list the ids."""
     _sessions(now() - 600)

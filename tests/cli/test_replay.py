@@ -225,6 +225,31 @@ def test_a_request_that_cannot_be_built_is_skipped(tmp_path: Path) -> None:
     assert "not a path" in skipped[1] and "Traceback" not in result.stderr
 
 
+def test_control_characters_from_a_capture_are_escaped_in_the_live_line(
+        tmp_path: Path) -> None:
+    """An escape sequence in a captured id is printed as text, never sent to the terminal."""
+    record = json.loads(capture_line(1, b"1"))
+    record["id"] = "\x1b[2J\x1b]0;pwned\x07\x9b"
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(write(tmp_path, json.dumps(record))),
+                                     "--to", target.url])
+    assert "\x1b" not in result.stdout and "\x9b" not in result.stdout
+    assert "\\x1b[2J" in result.stdout
+
+
+def test_a_header_value_with_a_control_character_is_not_sent(tmp_path: Path) -> None:
+    """ESC or DEL in a captured header value (only tab is allowed): skipped as unsendable,
+    exit 1; the rest is sent."""
+    lines = [capture_line(1, b"1", headers=(("X-C", "a\x1b[31mred"),)),
+             capture_line(2, b"2", headers=(("X-D", "a\x7f"),)),
+             capture_line(3, b"ok", headers=(("X-T", "a\tb"),))]
+    with running_target() as target:
+        result = runner.invoke(app, ["replay", str(write(tmp_path, *lines)), "--to", target.url])
+    assert result.exit_code == 1, result.stderr
+    assert [r.body for r in target.requests] == [b"ok"]
+    assert result.stderr.count("holds a control character") == 2
+
+
 def test_a_hostile_capture_path_cannot_choose_the_host(tmp_path: Path) -> None:
     """A captured path `@127.0.0.1:OTHER/x` (or absolute, or with `..` or a fragment), or a
     captured CONNECT, is skipped, exit 1: replay only ever sends requests to the --to origin."""
@@ -234,12 +259,14 @@ def test_a_hostile_capture_path_cannot_choose_the_host(tmp_path: Path) -> None:
         lines = [capture_line(1, b"1", path=f"@127.0.0.1:{other.port}/x"),
                  capture_line(2, b"2", path=f"http://127.0.0.1:{other.port}/x"),
                  capture_line(3, b"3", path="/a/../../x"), capture_line(4, b"ok"),
-                 json.dumps(tunnel), capture_line(6, b"6", path="/x#frag")]
+                 json.dumps(tunnel), capture_line(6, b"6", path="/x#frag"),
+                 capture_line(7, b"7", path=f"/\\127.0.0.1:{other.port}/x"),
+                 capture_line(8, b"8", path="/%2e%2e/x")]
         result = runner.invoke(app, ["replay", str(write(tmp_path, *lines)), "--to",
                                      str(target.port)])
     assert result.exit_code == 1, result.stderr
     assert other.requests == [] and [r.body for r in target.requests] == [b"ok"]
-    assert result.stderr.count(": skipped: ") == 5
+    assert result.stderr.count(": skipped: ") == 7
     assert "not a proxy" in result.stderr and "fragment" in result.stderr
 
 

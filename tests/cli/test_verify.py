@@ -158,6 +158,23 @@ def test_stdin_capture_through_the_installed_entry_point(tmp_path: Path) -> None
     assert json.loads(done.stdout)["valid"] is True
 
 
+def test_a_line_past_the_limit_is_skipped_unheld_and_the_rest_verified() -> None:
+    """64 MiB and more with no newline on stdin (the start of `< /dev/zero`), then a
+    delivery: the long line is reported and skipped (exit 2: a line that is no capture), the
+    delivery after it verified; the long line's bytes are read past, never held."""
+    from ofevents_cli.core.capture import MAX_LINE
+
+    line = capture("a", "ofapi", HEX_SECRET).to_json() + "\n"
+    exe = Path(sys.executable).with_name("ofevents")
+    done = subprocess.run([str(exe), "verify", "-", "-s", HEX_SECRET, "--json"],
+                          input=b"\0" * (MAX_LINE + 5_000_000) + b"\n" + line.encode(),
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2, done.stderr
+    assert f"line 1: longer than {MAX_LINE} bytes (skipped)".encode() in done.stderr
+    [verdict] = [json.loads(x) for x in done.stdout.splitlines()]
+    assert verdict["valid"] is True and verdict["line"] == 2
+
+
 def test_nothing_to_verify_is_a_usage_error() -> None:
     """No capture and no --body: exit 2 with a hint."""
     result = runner.invoke(app, ["verify", "-s", "x"])

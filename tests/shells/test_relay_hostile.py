@@ -117,6 +117,8 @@ def test_a_body_cut_short_is_neither_relayed_nor_taken_for_a_delivery(tmp_path: 
     ("/a..b/c.", True), ("@h:1/x", False), ("http://h/x", False), ("h:443", False),
     ("*", False), ("/a/../b", False), ("/a/.", False), ("/a b", False), ("/\x7f", False),
     ("/é", False), ("", False), ("/x#frag", False), ("/x?a#b", False),
+    ("/\\h/x", False), ("/%2e%2e/x", False), ("/a/%2E/b", False), ("/a/.%2e", False),
+    ("/a%2eb/c", True), ("/x?q=%2e%2e", True),
 ])
 def test_only_origin_form_paths_without_dot_segments_are_relayable(
         target: str, allowed: bool) -> None:
