@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from ofevents_cli.core.fastjson import SLOW, fast_loads
-from ofevents_cli.core.strictjson import escaped, lone_surrogate, problem, suspect
+from ofevents_cli.core.strictjson import deeper_than, escaped, lone_surrogate, problem, suspect
 
 __all__ = [
     "MAX_LINE",
@@ -139,6 +139,9 @@ class Capture:
 
 
 MAX_LINE = 64 * 1024 * 1024  # the longest line a reader holds: past it, a line is skipped
+# the deepest nesting the stdlib decoder is given (orjson takes 1,024 but refuses what the
+# stdlib must then read); far below the recursion limit, whoever calls
+_NESTING = 512
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ def parse_capture(text: str | bytes, line: int, *, lean: bool = False
         given_text = isinstance(text, str)  # bytes decode strictly: no surrogate of their own
         try:
             text = text.decode("utf-8") if isinstance(text, bytes) else text
+            if deeper_than(text, _NESTING):  # decided by the text, not by the stack's depth
+                return CaptureProblem(line, "not readable JSON (nested too deeply)")
             record = json.loads(text)
         except json.JSONDecodeError as exc:
             return CaptureProblem(line, f"not valid JSON ({exc.msg} at column {exc.colno})")

@@ -13,8 +13,8 @@ import math
 import re
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "OutOfRange", "escaped", "finite_float", "lone_surrogate", "problem",
-           "reject_constant", "suspect"]
+__all__ = ["MAX_DEPTH", "OutOfRange", "deeper_than", "escaped", "finite_float",
+           "lone_surrogate", "problem", "reject_constant", "suspect"]
 
 MAX_DEPTH = 64  # nesting levels; far above any event or capture, far below the stack limit
 
@@ -63,6 +63,27 @@ def suspect(text: str, nesting: bool = True) -> bool:
         if "\\ud" in bare or "\\uD" in bare:
             return True
     return nesting and text.count("[") + text.count("{") > MAX_DEPTH
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)  # strings, brackets
+
+
+def deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON text nests containers more than `limit` levels (brackets inside strings do
+    not count). Read off the text, so the answer does not depend on how deep the caller's
+    stack already is, as the stdlib decoder's RecursionError does."""
+    if text.count("[") + text.count("{") <= limit:
+        return False
+    depth = 0
+    for token in _TOKENS.finditer(text):
+        char = token.group()
+        if char in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in ("]", "}"):
+            depth -= 1
+    return False
 
 
 def _at(where: str) -> str:

@@ -117,12 +117,12 @@ def delivery_line(d: Delivered) -> str:
     what = f"[{d.status}]" if d.status is not None else f"[{d.error}]"
     text = f"<-- {what} POST {d.url} {d.ms:.0f} ms  {d.event.event} {d.event.id}"
     if d.dropped:
-        return f"!! not forwarded {d.event.id}: {d.error}"
-    if d.retry_in is not None:
+        text = f"!! not forwarded {d.event.id}: {d.error}"
+    elif d.retry_in is not None:
         text += f"  (attempt {d.attempt}, retrying in {d.retry_in:.1f} s)"
     elif d.failed:
         text += f"  (gave up after {d.attempt} attempts)"
-    return text
+    return escape_control(text)  # the event's type and id are the server's text
 
 
 class Renderer:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -23,12 +24,27 @@ T = TypeVar("T")
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run(main)`, on uvloop when it can be imported, Ctrl+C included (see
-    `_interruptible`)."""
+    `_interruptible`). The SIGINT and SIGTERM handlers are left as they were found: a closed
+    uvloop loop leaves its own behind for every signal it handled, which then swallows them
+    (a forked worker would ignore the SIGTERM that ends it)."""
+    saved = _handlers()
     try:
-        import uvloop
-    except ImportError:  # pragma: no cover - Windows, where uvloop does not build
-        return asyncio.run(_interruptible(main))
-    return uvloop.run(_interruptible(main))
+        try:
+            import uvloop
+        except ImportError:  # pragma: no cover - Windows, where uvloop does not build
+            return asyncio.run(_interruptible(main))
+        return uvloop.run(_interruptible(main))
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
+def _handlers() -> dict[signal.Signals, Any]:
+    """The handlers of the signals a run handles (none off the main thread: it cannot set
+    them, nor can the loop)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 async def _interruptible(main: Coroutine[Any, Any, T]) -> T:

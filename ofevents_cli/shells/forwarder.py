@@ -134,7 +134,12 @@ class Forwarder:
         body = event_body(event)
         for attempt in range(1, s.attempts + 1):
             headers = webhook_headers(s.scheme, s.secret, body, event.id)
-            sent = await send(self.client, "POST", s.url, headers, body, proxy=self.proxy)
+            try:
+                sent = await send(self.client, "POST", s.url, headers, body, proxy=self.proxy)
+            except ValueError as exc:  # an id no header can carry (CR, ESC, not latin-1, …):
+                self.report(Delivered(event, s.url, None, 0.0, attempt,  # not this event,
+                                      f"cannot be sent: {exc}"))  # the account's next ones
+                return
             retry = s.initial_delay * 2 ** (attempt - 1) if attempt < s.attempts else None
             done = Delivered(event, s.url, sent.status, sent.ms, attempt, sent.error,
                              None if sent.ok else retry)

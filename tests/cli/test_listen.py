@@ -14,7 +14,15 @@ from typing import Any
 from typer.testing import CliRunner
 
 from ofevents_cli.cli.app import app
-from tests.eventbus_servers import KEY, TOKEN, emulator_thread, publish, scripted_thread
+from tests.eventbus_servers import (
+    KEY,
+    READY,
+    TOKEN,
+    emulator_thread,
+    event_frame,
+    publish,
+    scripted_thread,
+)
 
 runner = CliRunner()
 ACCOUNT = "384751629"
@@ -120,6 +128,33 @@ def test_forward_to_shows_masked_secret_and_results() -> None:
     assert result.exit_code == 0, result.stderr
     assert secret not in result.stderr + result.stdout and "whsec_…aSw" in result.stderr
     assert f"<-- [200] POST {url}" in result.stderr and len(got.requests) == 1
+
+
+def test_an_event_id_no_header_can_carry_is_reported_and_the_next_event_still_forwarded(
+        ) -> None:
+    """A server's event id with ESC, CR and LF (it becomes the `webhook-id` header): that
+    event is reported not forwarded, with its id escaped on stderr; the same account's next
+    event is still forwarded; no traceback; exit 1."""
+    from tests.receiver import receiver
+
+    hostile = {**event_frame(1), "id": "evt\x1b[2J\r\nX-Injected: 1", "event": "tip\x1b[2J"}
+
+    async def script(ws: Any) -> None:
+        await ws.recv()
+        await ws.send(json.dumps(READY))
+        await ws.send(json.dumps(hostile))
+        await ws.send(json.dumps(event_frame(2)))
+        await ws.wait_closed()
+
+    with scripted_thread(script) as url, receiver() as (target, got):
+        result = runner.invoke(app, ["listen", "--url", url, "--api-key", KEY, "--ws-token",
+                                     TOKEN, "--max-events", "2", "--json", "--forward-to",
+                                     target])
+    assert result.exit_code == 1, result.stderr
+    assert [json.loads(body)["_id"] for _, _, body in got.requests] == ["e2"]
+    assert "Traceback" not in result.stderr and "\x1b" not in result.stderr
+    assert "cannot be sent: header webhook-id holds a control character" in result.stderr
+    assert "tip\\x1b[2J evt\\x1b[2J\\r\\nX-Injected: 1" in result.stderr
 
 
 def test_forward_to_port_slash_path_means_localhost() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timezone
 
 from hypothesis import given, settings
@@ -14,6 +15,7 @@ from ofevents_cli.core.capture import (
     CaptureResponse,
     CaptureVerification,
     format_timestamp,
+    parse_capture,
     read_captures,
 )
 
@@ -99,3 +101,28 @@ def test_timestamps_read_as_datetime_writes_them(epoch: float) -> None:
     """The per-second cache gives what datetime gives, rounding (half to even) included."""
     moment = datetime.fromtimestamp(epoch, tz=timezone.utc).replace(tzinfo=None)
     assert format_timestamp(epoch) == moment.isoformat(timespec="microseconds") + "Z"
+
+
+def test_deep_nesting_gets_one_answer_whatever_the_stack_and_its_limit() -> None:
+    """1,500 levels in an optional field: past orjson's 1,024, so the stdlib decoder would
+    read it, and whether it could would depend on the recursion limit (hypothesis raises it)
+    and on how deep the caller already is. The verdict is taken from the text: the same
+    problem every time. Brackets inside a string (a body) are not nesting."""
+    head = ('{"v":1,"id":"dlv_1","received_at":"2026-09-21T14:13:21Z","method":"POST",'
+            '"path":"/h","headers":[],"body":')
+    deep = head + '"{}","remote":' + "[" * 1500 + "1" + "]" * 1500 + "}"
+
+    def parsed_at(depth: int) -> object:
+        return parse_capture(deep, 1) if depth == 0 else parsed_at(depth - 1)
+
+    limit = sys.getrecursionlimit()
+    try:
+        answers = []
+        for raised in (limit, 10_000):
+            sys.setrecursionlimit(raised)
+            answers += [parsed_at(depth) for depth in (0, 300, 600)]
+    finally:
+        sys.setrecursionlimit(limit)
+    assert all(isinstance(a, CaptureProblem) and "nested too deeply" in a.message
+               for a in answers), answers
+    assert isinstance(parse_capture(head + '"' + "[" * 3000 + '"}', 1), Capture)

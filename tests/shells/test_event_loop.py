@@ -3,8 +3,12 @@ in the middle of a callback."""
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import subprocess
 import sys
+
+from ofevents_cli.shells import event_loop
 
 # A frame arrives (websockets checks its waiter, then sets it) and Ctrl+C lands in between:
 # asyncio.run's own handler would cancel the waiter there, and set_result would raise.
@@ -75,3 +79,16 @@ def test_a_second_ctrl_c_ends_a_run_that_is_still_cleaning_up() -> None:
     done = run_script(TWICE)
     assert done.stdout.splitlines() == ["cancelled, cleaning up", "interrupted"], done.stderr
     assert "Traceback" not in done.stderr and done.returncode == 0
+
+
+def test_a_run_leaves_the_signal_handlers_as_it_found_them() -> None:
+    """A command's loop that handled SIGTERM and SIGINT (forward does) leaves the process's
+    handlers as they were: a closed uvloop loop kept its own, which swallowed SIGTERM."""
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, lambda: None)
+        loop.add_signal_handler(signal.SIGINT, lambda: None)
+
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    event_loop.run(main())
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
