@@ -13,8 +13,6 @@ from ofevents_cli.shells import event_loop
 # A frame arrives (websockets checks its waiter, then sets it) and Ctrl+C lands in between:
 # asyncio.run's own handler would cancel the waiter there, and set_result would raise.
 RACE = """
-import asyncio, os, signal
-from ofevents_cli.shells import event_loop
 
 async def main():
     loop = asyncio.get_running_loop()
@@ -31,16 +29,10 @@ async def main():
     await asyncio.sleep(30)
     print("not interrupted")
 
-try:
-    event_loop.run(main())
-except KeyboardInterrupt:
-    print("interrupted")
 """
 
 # Two Ctrl+C: the first cancels the run, which takes its time to clean up; the second ends it.
 TWICE = """
-import asyncio, os, signal
-from ofevents_cli.shells import event_loop
 
 async def main():
     loop = asyncio.get_running_loop()
@@ -53,15 +45,16 @@ async def main():
         await asyncio.sleep(30)
     print("not interrupted")
 
-try:
-    event_loop.run(main())
-except KeyboardInterrupt:
-    print("interrupted")
 """
 
 
 def run_script(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+    """`script` (which defines `main`) run by event_loop.run in a process of its own (signals
+    are the main thread's); it prints "interrupted" when the run ends in KeyboardInterrupt."""
+    program = ("import asyncio, os, signal\nfrom ofevents_cli.shells import event_loop\n"
+               + script + "\ntry:\n    event_loop.run(main())\n"
+               "except KeyboardInterrupt:\n    print('interrupted')\n")
+    return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           timeout=20)
 
 
